@@ -1,0 +1,326 @@
+//===- LlamaOps.cpp - verifiers and custom syntax of the `llama` ops ----------===//
+//
+// Every verifier says what it expected and what it found. Shapes are checked on the
+// feature dimension (the token dimension is dynamic everywhere).
+//
+//===--------------------------------------------------------------------------===//
+
+#include "ir/LlamaDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace llc::llama;
+
+#define GET_OP_CLASSES
+#include "ir/LlamaOps.cpp.inc"
+
+namespace {
+/// Feature dimension (dim 1) of a rank-2 activation.
+int64_t features(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
+Type elementTypeOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
+
+/// A weight of rank `rank` whose element type is the activations'.
+LogicalResult verifyWeight(Operation *op, Value weight, int64_t rank, Type activationType,
+                           StringRef what) {
+  auto type = cast<ShapedType>(weight.getType());
+  if (type.getRank() != rank)
+    return op->emitOpError() << what << " must have rank " << rank << ", found " << type;
+  if (type.getElementType() != activationType)
+    return op->emitOpError() << what << " element type " << type.getElementType()
+                             << " differs from the activations' " << activationType;
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// WeightOp: `llama.weight "name" : T` or `llama.weight ["a", "b"] rows [r0, r1] : T`
+//===----------------------------------------------------------------------===//
+
+ParseResult WeightOp::parse(OpAsmParser &parser, OperationState &result) {
+  Builder &b = parser.getBuilder();
+  SmallVector<Attribute> sources;
+  std::string single;
+  if (succeeded(parser.parseOptionalString(&single))) {
+    sources.push_back(b.getStringAttr(single));
+  } else {
+    if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() {
+          std::string name;
+          if (parser.parseString(&name))
+            return failure();
+          sources.push_back(b.getStringAttr(name));
+          return success();
+        }))
+      return failure();
+    if (succeeded(parser.parseOptionalKeyword("rows"))) {
+      SmallVector<int64_t> rows;
+      if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() {
+            int64_t r;
+            if (parser.parseInteger(r))
+              return failure();
+            rows.push_back(r);
+            return success();
+          }))
+        return failure();
+      result.addAttribute(getSourceRowsAttrName(result.name), b.getDenseI64ArrayAttr(rows));
+    }
+  }
+  result.addAttribute(getSourcesAttrName(result.name), b.getArrayAttr(sources));
+  Type type;
+  if (parser.parseOptionalAttrDict(result.attributes) || parser.parseColonType(type))
+    return failure();
+  result.addTypes(type);
+  return success();
+}
+
+void WeightOp::print(OpAsmPrinter &p) {
+  ArrayAttr sources = getSources();
+  if (sources.size() == 1 && !getSourceRows()) {
+    p << " ";
+    p.printAttributeWithoutType(sources[0]);
+  } else {
+    p << " [";
+    llvm::interleaveComma(sources, p, [&](Attribute a) { p.printAttributeWithoutType(a); });
+    p << "]";
+    if (auto rows = getSourceRows()) {
+      p << " rows [";
+      llvm::interleaveComma(*rows, p);
+      p << "]";
+    }
+  }
+  p.printOptionalAttrDict((*this)->getAttrs(),
+                          {getSourcesAttrName(), getSourceRowsAttrName()});
+  p << " : " << getType();
+}
+
+LogicalResult WeightOp::verify() {
+  auto type = cast<ShapedType>(getType());
+  if (type.getRank() != 1 && type.getRank() != 2)
+    return emitOpError() << "weights have rank 1 or 2, found " << type;
+  ArrayAttr sources = getSources();
+  if (sources.empty())
+    return emitOpError() << "needs at least one source tensor name";
+  for (Attribute s : sources)
+    if (cast<StringAttr>(s).getValue().empty())
+      return emitOpError() << "has an empty source tensor name";
+  std::optional<ArrayRef<int64_t>> rows = getSourceRows();
+  if (sources.size() > 1 && !rows)
+    return emitOpError() << "merges " << sources.size()
+                         << " sources but gives no `rows` for them";
+  if (!rows)
+    return success();
+  if (rows->size() != sources.size())
+    return emitOpError() << "has " << sources.size() << " sources but " << rows->size()
+                         << " row counts";
+  int64_t total = 0;
+  for (int64_t r : *rows) {
+    if (r <= 0)
+      return emitOpError() << "source row counts must be positive, found " << r;
+    total += r;
+  }
+  if (total != type.getDimSize(0))
+    return emitOpError() << "source rows sum to " << total << " but the weight has "
+                         << type.getDimSize(0) << " rows";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Verifiers
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  ArrayRef<int64_t> table = shapeOf(getTable());
+  if (table.size() != 2)
+    return emitOpError() << "table must be (vocab, hidden), found rank " << table.size();
+  if (features(getResult()) != table[1])
+    return emitOpError() << "result has " << features(getResult())
+                         << " features but the table rows have " << table[1];
+  if (elementTypeOf(getTable()) != elementTypeOf(getResult()))
+    return emitOpError() << "table and result element types differ";
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getInput().getType() != getResult().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " differs from input type " << getInput().getType();
+  if (failed(verifyWeight(*this, getWeight(), 1, elementTypeOf(getInput()), "weight")))
+    return failure();
+  if (shapeOf(getWeight())[0] != features(getInput()))
+    return emitOpError() << "weight has " << shapeOf(getWeight())[0] << " elements but rows have "
+                         << features(getInput());
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult AddRMSNormOp::verify() {
+  Type type = getInput().getType();
+  if (getResidual().getType() != type || getSum().getType() != type ||
+      getNormed().getType() != type)
+    return emitOpError() << "input, residual, sum and normed must share one type, found "
+                         << type << ", " << getResidual().getType() << ", "
+                         << getSum().getType() << ", " << getNormed().getType();
+  if (failed(verifyWeight(*this, getWeight(), 1, elementTypeOf(getInput()), "weight")))
+    return failure();
+  if (shapeOf(getWeight())[0] != features(getInput()))
+    return emitOpError() << "weight has " << shapeOf(getWeight())[0] << " elements but rows have "
+                         << features(getInput());
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  Type elementType = elementTypeOf(getInput());
+  if (failed(verifyWeight(*this, getWeight(), 2, elementType, "weight")))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  if (w[1] != features(getInput()))
+    return emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
+                         << features(getInput()) << " features";
+  if (features(getResult()) != w[0])
+    return emitOpError() << "result has " << features(getResult()) << " features, expected "
+                         << w[0] << " (weight rows)";
+  if (elementTypeOf(getResult()) != elementType)
+    return emitOpError() << "result element type differs from the input's";
+  if (Value bias = getBias()) {
+    if (failed(verifyWeight(*this, bias, 1, elementType, "bias")))
+      return failure();
+    if (shapeOf(bias)[0] != w[0])
+      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
+  }
+  return success();
+}
+
+LogicalResult SplitOp::verify() {
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != getResults().size())
+    return emitOpError() << "has " << sizes.size() << " sizes but " << getResults().size()
+                         << " results";
+  if (sizes.size() < 2)
+    return emitOpError() << "splits into at least two parts";
+  int64_t total = 0;
+  for (auto [size, result] : llvm::zip(sizes, getResults())) {
+    if (size <= 0)
+      return emitOpError() << "sizes must be positive, found " << size;
+    if (features(result) != size)
+      return emitOpError() << "result has " << features(result) << " features, expected "
+                           << size;
+    if (elementTypeOf(result) != elementTypeOf(getInput()))
+      return emitOpError() << "result element types must match the input's";
+    total += size;
+  }
+  if (total != features(getInput()))
+    return emitOpError() << "sizes sum to " << total << " but the input has "
+                         << features(getInput()) << " features";
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  if (getInput().getType() != getResult().getType())
+    return emitOpError() << "result type must equal the input type";
+  int64_t headDim = getHeadDim();
+  if (headDim <= 0 || headDim % 2 != 0)
+    return emitOpError() << "head_dim must be positive and even, found " << headDim;
+  if (features(getInput()) % headDim != 0)
+    return emitOpError() << "input has " << features(getInput())
+                         << " features, not a multiple of head_dim " << headDim;
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError() << "theta must be positive";
+  StringRef scaling = getScaling();
+  if (scaling != "none" && scaling != "linear" && scaling != "llama3")
+    return emitOpError() << "scaling must be \"none\", \"linear\" or \"llama3\", found \""
+                         << scaling << "\"";
+  if (scaling != "none" && !(getFactor().convertToDouble() > 0.0))
+    return emitOpError() << "scaling factor must be positive";
+  if (scaling == "llama3") {
+    double low = getLowFreqFactor().convertToDouble();
+    double high = getHighFreqFactor().convertToDouble();
+    if (!(low > 0.0) || !(high > low))
+      return emitOpError() << "llama3 scaling needs 0 < low_freq_factor < high_freq_factor, found "
+                           << low << " and " << high;
+    if (getOriginalMaxPosition() <= 0)
+      return emitOpError() << "llama3 scaling needs a positive original_max_position";
+  }
+  return success();
+}
+
+LogicalResult KVStoreOp::verify() {
+  if (getK().getType() != getV().getType())
+    return emitOpError() << "k and v must share one type, found " << getK().getType()
+                         << " and " << getV().getType();
+  auto kView = cast<KVViewType>(getKCache().getType());
+  if (getVCache().getType() != kView)
+    return emitOpError() << "k and v cache views must share one type";
+  if (features(getK()) != kView.getHeads() * kView.getHeadDim())
+    return emitOpError() << "k has " << features(getK()) << " features but the cache holds "
+                         << kView.getHeads() << " heads of " << kView.getHeadDim();
+  if (kView.getElementType() != elementTypeOf(getK()))
+    return emitOpError() << "cache element type differs from k's";
+  if (getLayer() < 0)
+    return emitOpError() << "layer must be non-negative, found " << getLayer();
+  return success();
+}
+
+LogicalResult RepeatKVOp::verify() {
+  auto in = cast<KVViewType>(getInput().getType());
+  auto out = cast<KVViewType>(getResult().getType());
+  if (getNRep() < 1)
+    return emitOpError() << "n_rep must be at least 1, found " << getNRep();
+  if (out.getHeads() != in.getHeads() * getNRep() || out.getHeadDim() != in.getHeadDim() ||
+      out.getElementType() != in.getElementType())
+    return emitOpError() << "repeating " << in << " " << getNRep() << " times gives "
+                         << in.getHeads() * getNRep() << " heads, but the result is " << out;
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  auto kView = cast<KVViewType>(getKCache().getType());
+  if (getVCache().getType() != kView)
+    return emitOpError() << "k and v cache views must share one type";
+  if (getQ().getType() != getResult().getType())
+    return emitOpError() << "result type must equal q's type";
+  int64_t headDim = kView.getHeadDim();
+  if (features(getQ()) % headDim != 0)
+    return emitOpError() << "q has " << features(getQ())
+                         << " features, not a multiple of head_dim " << headDim;
+  int64_t qHeads = features(getQ()) / headDim;
+  if (qHeads % kView.getHeads() != 0)
+    return emitOpError() << qHeads << " query heads are not a multiple of "
+                         << kView.getHeads() << " kv heads";
+  if (kView.getElementType() != elementTypeOf(getQ()))
+    return emitOpError() << "cache element type differs from q's";
+  if (!(getScale().convertToFloat() > 0.0f))
+    return emitOpError() << "scale must be positive";
+  if (std::optional<StringRef> kernel = getKernel()) {
+    if (*kernel == "flash_attention_2") {
+      if (!getBlockQ() || !getBlockKv())
+        return emitOpError() << "kernel \"flash_attention_2\" needs block_q and block_kv";
+    } else if (*kernel == "flash_decoding") {
+      if (!getKvSplits() || *getKvSplits() < 1)
+        return emitOpError() << "kernel \"flash_decoding\" needs kv_splits >= 1";
+    } else if (*kernel != "reference") {
+      return emitOpError() << "unknown attention kernel \"" << *kernel
+                           << "\" (expected flash_attention_2, flash_decoding or reference)";
+    }
+  }
+  return success();
+}
+
+LogicalResult LMHeadOp::verify() {
+  Type elementType = elementTypeOf(getInput());
+  if (failed(verifyWeight(*this, getWeight(), 2, elementType, "weight")))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  if (w[1] != features(getInput()))
+    return emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
+                         << features(getInput()) << " features";
+  if (features(getResult()) != w[0])
+    return emitOpError() << "result has " << features(getResult()) << " columns, expected "
+                         << w[0] << " (vocabulary size)";
+  return success();
+}

@@ -1,0 +1,80 @@
+//===- Passes.td - llc-llama's passes, alphabetical ---------------------------===//
+//
+// The order they run in is decided in one place: buildLlcPipeline() (Pipeline.cpp).
+//
+//===--------------------------------------------------------------------------===//
+
+#ifndef LLC_PASSES_TD
+#define LLC_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FuseResidualRMSNormPass : Pass<"llc-fuse-residual-rmsnorm", "::mlir::func::FuncOp"> {
+  let summary = "Fuse a residual add and the RMSNorm of its sum into one add_rmsnorm.";
+  let description = [{
+    `s = llama.add x, r` followed by `n = llama.rmsnorm s, w` becomes
+    `s, n = llama.add_rmsnorm x, r, w`: one kernel reads x and r once and writes both
+    the new residual stream and its normalised value. Other users of `s` keep using
+    the first result.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
+def IndexGQAHeadsPass : Pass<"llc-index-gqa-heads", "::mlir::func::FuncOp"> {
+  let summary = "Remove repeat_kv: attention reads KV head h / group directly.";
+  let description = [{
+    `llama.repeat_kv` materialises each KV head `group` times so that every query
+    head has its own copy. Attention can instead index KV head `h / group` for query
+    head `h`; this pass rewires every attention operand that comes from a repeat_kv
+    to the unrepeated view and erases the repeat_kv.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
+def MergeKVLinearPass : Pass<"llc-merge-kv-linear", "::mlir::func::FuncOp"> {
+  let summary = "Merge the K and V projections of a layer into one linear and a split.";
+  let description = [{
+    `k = linear(x, Wk)` and `v = linear(x, Wv)` over the same `x` become one
+    `linear(x, [Wk; Wv])` whose result is split back into `k` and `v`; the merged
+    weight lists both checkpoint tensors so the loader concatenates them. With
+    `merge-q`, the Q projection joins (one QKV GEMM); with `merge-gate-up`, the MLP's
+    gate and up projections are merged the same way.
+  }];
+  let options = [
+    Option<"mergeQ", "merge-q", "bool", /*default=*/"false",
+           "Also fold the Q projection in (one QKV GEMM).">,
+    Option<"mergeGateUp", "merge-gate-up", "bool", /*default=*/"false",
+           "Also merge the MLP's gate and up projections.">
+  ];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
+def SelectAttentionKernelPass : Pass<"llc-select-attention-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Choose each attention's kernel and launch shape from its step kind.";
+  let description = [{
+    In a function marked `llama.step = "prefill"`, attention becomes
+    FlashAttention-2 over the unpadded batch (`kernel = "flash_attention_2"`, with
+    `block_q`/`block_kv`). In `llama.step = "decode"`, it becomes flash-decoding with a
+    fixed number of KV splits: enough (sequence, KV head, split) blocks to fill
+    `sm-count` multiprocessors at batch 1, but no split shorter than `min-split-tokens`
+    of the compiled `max-context`. The split count is a constant, so one decode graph
+    serves every context length. `reference = true` selects the naive kernel instead.
+  }];
+  let options = [
+    Option<"useReference", "reference", "bool", /*default=*/"false",
+           "Select the naive reference kernel everywhere (debugging).">,
+    Option<"maxContext", "max-context", "int64_t", /*default=*/"8192",
+           "Compiled maximum context length.">,
+    Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
+           "Multiprocessors of the target GPU (132 on an H100/H200 SXM).">,
+    Option<"minSplitTokens", "min-split-tokens", "int64_t", /*default=*/"256",
+           "Shortest KV range worth a split of its own at the maximum context.">,
+    Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
+           "Query rows per FlashAttention-2 tile.">,
+    Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
+           "KV rows per FlashAttention-2 tile.">
+  ];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
+#endif // LLC_PASSES_TD

@@ -1,0 +1,54 @@
+//===- Pipeline.cpp - the order llc-llama's passes run in ---------------------===//
+//
+// The one place the pipeline is decided. Each pass is nested on func.func (prefill and
+// decode are optimised alike); a pass named in `disabled` is left out. A stage is one
+// pass over every function, so the driver can dump the module between stages.
+//
+//===--------------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+using namespace mlir;
+
+namespace llc {
+
+const std::vector<std::string> &llcPipelinePassNames() {
+  static const std::vector<std::string> names = {
+      "llc-merge-kv-linear",         // QKV (or KV) and gate/up become one GEMM each
+      "llc-fuse-residual-rmsnorm",   // residual add + next norm in one kernel
+      "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
+      "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
+  };
+  return names;
+}
+
+void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
+                         llvm::StringRef passName) {
+  OpPassManager &funcPM = pm.nest<func::FuncOp>();
+  if (passName == "llc-merge-kv-linear") {
+    MergeKVLinearPassOptions merge;
+    merge.mergeQ = options.mergeQ;
+    merge.mergeGateUp = options.mergeGateUp;
+    funcPM.addPass(createMergeKVLinearPass(merge));
+  } else if (passName == "llc-fuse-residual-rmsnorm") {
+    funcPM.addPass(createFuseResidualRMSNormPass());
+  } else if (passName == "llc-index-gqa-heads") {
+    funcPM.addPass(createIndexGQAHeadsPass());
+  } else if (passName == "llc-select-attention-kernel") {
+    SelectAttentionKernelPassOptions select;
+    select.useReference = options.referenceAttention;
+    select.maxContext = options.maxContext;
+    select.smCount = options.smCount;
+    funcPM.addPass(createSelectAttentionKernelPass(select));
+  } else {
+    llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
+  }
+}
+
+void buildLlcPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  for (const std::string &name : llcPipelinePassNames())
+    if (!options.disabled.count(name))
+      addLlcPipelineStage(pm, options, name);
+}
+
+} // namespace llc

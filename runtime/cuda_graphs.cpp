@@ -1,0 +1,66 @@
+// cuda_graphs.cpp - capture and replay of the per-bucket decode graphs (see cuda_graphs.h).
+#include "runtime/cuda_graphs.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "runtime/cuda_check.h"
+
+namespace llc {
+
+DecodeGraphs::~DecodeGraphs() {
+  for (Entry& e : entries_) {
+    if (e.exec) cudaGraphExecDestroy(e.exec);
+    if (e.graph) cudaGraphDestroy(e.graph);
+  }
+}
+
+const DecodeGraphs::Entry* DecodeGraphs::find(int bucket) const {
+  for (const Entry& e : entries_)
+    if (e.bucket == bucket) return &e;
+  return nullptr;
+}
+
+void DecodeGraphs::capture(int bucket, cudaStream_t stream,
+                           const std::function<void(cudaStream_t)>& body) {
+  if (has(bucket)) throw std::logic_error("decode graph for bucket " + std::to_string(bucket) +
+                                          " captured twice");
+  const std::string where = "decode graph capture (batch bucket " + std::to_string(bucket) + "): ";
+  LLC_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    body(stream);
+  } catch (...) {
+    cudaStreamEndCapture(stream, &graph);  // leave capture mode before reporting
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  cudaError_t err = cudaStreamEndCapture(stream, &graph);
+  if (err != cudaSuccess) {
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw CudaError(err, where + "cudaStreamEndCapture failed: " + cudaGetErrorName(err) + " (" +
+                             cudaGetErrorString(err) +
+                             "); a call in program.decode/sample is not capturable (a "
+                             "synchronisation, an allocation or a host read?)");
+  }
+  cudaGraphExec_t exec = nullptr;
+  err = cudaGraphInstantiate(&exec, graph, 0);
+  if (err != cudaSuccess) {
+    cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw CudaError(err, where + "cudaGraphInstantiate failed: " + cudaGetErrorName(err) + " (" +
+                             cudaGetErrorString(err) + ")");
+  }
+  entries_.push_back({bucket, graph, exec});
+  LLC_CUDA(cudaGraphUpload(exec, stream));
+}
+
+void DecodeGraphs::launch(int bucket, cudaStream_t stream) const {
+  const Entry* e = find(bucket);
+  if (!e) throw std::logic_error("no decode graph for bucket " + std::to_string(bucket));
+  LLC_CUDA(cudaGraphLaunch(e->exec, stream));
+}
+
+}  // namespace llc

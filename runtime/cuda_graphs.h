@@ -1,0 +1,41 @@
+// cuda_graphs.h - the decode step's CUDA graphs, one per batch bucket.
+//
+// capture() records whatever `body` enqueues on `stream` (cudaStreamCaptureModeThreadLocal, so
+// another thread's CUDA calls are not affected), instantiates the graph and uploads it; launch()
+// replays it. The caller must run `body` once uncaptured first so that everything it sets up
+// lazily (cuBLASLt algorithm choice, module loading) happens outside the capture. Every pointer
+// and size the body uses is frozen into the graph: the engine keeps them fixed and changes only
+// the contents of the metadata block between replays. A failed capture ends the capture before
+// throwing, so the stream stays usable, and its message names the bucket.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <cuda_runtime.h>
+
+namespace llc {
+
+class DecodeGraphs {
+ public:
+  DecodeGraphs() = default;
+  ~DecodeGraphs();
+  DecodeGraphs(const DecodeGraphs&) = delete;
+  DecodeGraphs& operator=(const DecodeGraphs&) = delete;
+
+  void capture(int bucket, cudaStream_t stream, const std::function<void(cudaStream_t)>& body);
+  void launch(int bucket, cudaStream_t stream) const;  // throws if `bucket` was not captured
+  bool has(int bucket) const { return find(bucket) != nullptr; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    int bucket;
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+  };
+  const Entry* find(int bucket) const;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace llc

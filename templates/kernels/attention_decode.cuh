@@ -1,0 +1,322 @@
+/*
+Decode attention (one new query token per sequence) by flash-decoding: the KV range of each sequence
+is cut into KV_SPLITS parts, fixed at compile time so that one CUDA graph serves every context
+length (kv_len is read from device memory inside the kernel). Kernel 1 computes, per (sequence, KV
+head, split), fp32 partial outputs and log-sum-exps of all N_HEADS/N_KV_HEADS query heads of that KV
+head (each K/V row is read from memory once per group); kernel 2 merges the splits.
+Workspace: a record of (HEAD_DIM + 4) floats per (sequence, head, split): the normalised partial
+output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp (-inf for an empty split).
+*/
+#pragma once
+
+#include <cmath>
+
+#include "templates/kernels/common.cuh"
+#include "templates/kernels/mma.cuh"
+
+namespace flash_decoding {
+constexpr int WARPS = 4;   // warps per block; each runs its own pipeline over its own KV tiles
+constexpr int KT = 16;     // KV rows per warp tile (one k-step of P V, two n-tiles of S)
+constexpr int STAGES = 2;  // cp.async stages per warp
+}  // namespace flash_decoding
+
+template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
+constexpr size_t flash_decoding_workspace_floats(int max_seqs) {
+  return (size_t)max_seqs * N_HEADS * KV_SPLITS * (HEAD_DIM + 4);
+}
+
+template <int HEAD_DIM>
+constexpr size_t flash_decoding_smem_bytes() {
+  using namespace flash_decoding;
+  return (size_t)16 * HEAD_DIM * sizeof(floatX)                         // Q (group rows, padded to 16)
+         + (size_t)WARPS * STAGES * 2 * KT * HEAD_DIM * sizeof(floatX);  // per-warp K/V stages
+}
+
+/*
+Split kernel. Block (split, kvh, b): GROUP = N_HEADS / N_KV_HEADS query heads h = kvh*GROUP + r.
+  rows [begin, end) of sequence b, chunk = roundup(ceil(kv_len / KV_SPLITS), KT), begin = split*chunk
+  S[r, j] = scale * q[b, h] . k_j,  o_split[r] = softmax_j(S[r, :]) V,  lse = log2 sum_j 2^(S*log2e)
+q: rows at stride ld_q (token b = sequence b); k_cache, v_cache: [kv_slots][N_KV_HEADS][D];
+row j of sequence b: slot_table[seq_rows[b] * max_context + j]. workspace: see above.
+Thread mapping: the group's query vectors form the A operand of mma.m16n8k16 (rows >= GROUP are
+zero); warp w takes KV tiles w, w+4, w+8, ... of KT rows with its own 2-stage cp.async pipeline
+(16-byte copies, 16 lanes per 256-byte row) and its own online-softmax state; at the end the
+4 warps' states are merged through shared memory.
+Precision: fp32 accumulation on tensor cores, base-2 online softmax in fp32, P rounded to floatX for
+P V (as FlashAttention-2). Empty splits write lse = -inf and o = 0; masked scores never make NaN.
+*/
+template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
+__global__ void __launch_bounds__(flash_decoding::WARPS * 32)
+flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX* __restrict__ k_cache,
+                            const floatX* __restrict__ v_cache, const int32_t* __restrict__ slot_table,
+                            int max_context, const int32_t* __restrict__ seq_rows,
+                            const int32_t* __restrict__ kv_lens, float scale_log2, float* __restrict__ workspace) {
+  using namespace flash_decoding;
+  constexpr int D = HEAD_DIM;
+  constexpr int CHUNKS = D / 8;
+  constexpr int D_TILES = D / 8;
+  constexpr int D_STEPS = D / 16;
+  constexpr int GROUP = N_HEADS / N_KV_HEADS;
+  constexpr int REC = D + 4;
+  constexpr int THREADS = WARPS * 32;
+
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  floatX* sQ = reinterpret_cast<floatX*>(smem_raw);
+  floatX* sStage = sQ + 16 * D;
+
+  const int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int g = lane / 4, t4 = lane % 4;
+
+  const int kv_len = max(kv_lens[b], 0);
+  const int chunk = CEIL_DIV(CEIL_DIV(kv_len, KV_SPLITS), KT) * KT;
+  const int begin = split * chunk;
+  const int end = min(kv_len, begin + chunk);
+  float* rec0 = workspace + (((size_t)b * N_HEADS + (size_t)kvh * GROUP) * KV_SPLITS + split) * REC;
+  constexpr size_t HEAD_STRIDE = (size_t)KV_SPLITS * REC;  // between consecutive heads' records
+
+  if (begin >= end) {  // empty split: neutral partial result
+    for (int idx = tid; idx < GROUP * (D + 1); idx += THREADS) {
+      const int r = idx / (D + 1), d = idx % (D + 1);
+      rec0[r * HEAD_STRIDE + d] = d == D ? -INFINITY : 0.0f;
+    }
+    return;
+  }
+  const int32_t* slots = slot_table + (size_t)seq_rows[b] * max_context;
+
+  // Q: the group's query heads are contiguous columns of token b's row.
+  for (int idx = tid; idx < 16 * CHUNKS; idx += THREADS) {
+    const int r = idx / CHUNKS, c = idx % CHUNKS;
+    const bool valid = r < GROUP;
+    const floatX* src = q;
+    if (valid) src = q + (size_t)b * ld_q + (size_t)(kvh * GROUP + r) * D + c * 8;
+    cp_async16(sQ + swizzle_offset<D>(r, c), src, valid);
+  }
+  cp_async_commit();
+  cp_async_wait<0>();
+  __syncthreads();
+  uint32_t qf[D_STEPS][4];
+#pragma unroll
+  for (int kk = 0; kk < D_STEPS; ++kk) ldmatrix_x4(qf[kk], sQ + swizzle_offset<D>(lane % 16, kk * 2 + lane / 16));
+
+  // This warp's stage st: K tile [KT][D] then V tile [KT][D], both swizzled.
+  auto stage_k = [&](int st) { return sStage + (size_t)(warp * STAGES + st) * 2 * KT * D; };
+  auto load_tile = [&](int st, int start) {
+    floatX* sK = stage_k(st);
+    floatX* sV = sK + KT * D;
+#pragma unroll
+    for (int idx = lane; idx < KT * CHUNKS; idx += 32) {
+      const int r = idx / CHUNKS, c = idx % CHUNKS, j = start + r;
+      const bool valid = j < end;
+      size_t off = 0;
+      if (valid) off = ((size_t)slots[j] * N_KV_HEADS + kvh) * D + c * 8;
+      cp_async16(sK + swizzle_offset<D>(r, c), k_cache + off, valid);
+      cp_async16(sV + swizzle_offset<D>(r, c), v_cache + off, valid);
+    }
+  };
+
+  const int n_tiles = CEIL_DIV(end - begin, KT);
+  const int n_mine = n_tiles > warp ? CEIL_DIV(n_tiles - warp, WARPS) : 0;
+
+  float o[D_TILES][4];
+#pragma unroll
+  for (int nt = 0; nt < D_TILES; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+  float row_max[2] = {-INFINITY, -INFINITY};
+  float row_sum[2] = {0.0f, 0.0f};
+
+  if (n_mine > 0) load_tile(0, begin + warp * KT);
+  cp_async_commit();
+  for (int it = 0; it < n_mine; ++it) {
+    const int start = begin + (warp + it * WARPS) * KT;
+    if (it + 1 < n_mine) load_tile((it + 1) % STAGES, start + WARPS * KT);
+    cp_async_commit();     // possibly empty: keeps the group count uniform
+    cp_async_wait<1>();    // everything but the newest group: tile `it` has landed
+    __syncwarp();
+    const floatX* sK = stage_k(it % STAGES);
+    const floatX* sV = sK + KT * D;
+
+    float sc[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+#pragma unroll
+    for (int kk = 0; kk < D_STEPS; ++kk) {
+      uint32_t bk[4];
+      ldmatrix_x4(bk, sK + swizzle_offset<D>((lane % 8) + (lane / 16) * 8, kk * 2 + (lane / 8) % 2));
+      mma_16816(sc[0], qf[kk], bk[0], bk[1]);
+      mma_16816(sc[1], qf[kk], bk[2], bk[3]);
+    }
+    const bool need_mask = start + KT > end;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float v = sc[nt][2 * r + e] * scale_log2;
+          if (need_mask && start + nt * 8 + 2 * t4 + e >= end) v = -INFINITY;
+          sc[nt][2 * r + e] = v;
+          mx = fmaxf(mx, v);
+        }
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(row_max[r], mx);
+      const float m_ref = m_new == -INFINITY ? 0.0f : m_new;
+      const float alpha = exp2f(row_max[r] - m_ref);
+      row_max[r] = m_new;
+      float sum = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float p = exp2f(sc[nt][2 * r + e] - m_ref);
+          sc[nt][2 * r + e] = p;
+          sum += p;
+        }
+      }
+      row_sum[r] = row_sum[r] * alpha + sum;
+#pragma unroll
+      for (int nt = 0; nt < D_TILES; ++nt) {
+        o[nt][2 * r] *= alpha;
+        o[nt][2 * r + 1] *= alpha;
+      }
+    }
+    uint32_t pa[4];
+    pa[0] = pack_floatX2(sc[0][0], sc[0][1]);
+    pa[1] = pack_floatX2(sc[0][2], sc[0][3]);
+    pa[2] = pack_floatX2(sc[1][0], sc[1][1]);
+    pa[3] = pack_floatX2(sc[1][2], sc[1][3]);
+#pragma unroll
+    for (int dp = 0; dp < D_TILES / 2; ++dp) {
+      uint32_t bv[4];
+      ldmatrix_x4_trans(bv, sV + swizzle_offset<D>((lane % 8) + ((lane / 8) % 2) * 8, dp * 2 + lane / 16));
+      mma_16816(o[2 * dp], pa, bv[0], bv[1]);
+      mma_16816(o[2 * dp + 1], pa, bv[2], bv[3]);
+    }
+    __syncwarp();  // every lane is done with this stage before it is refilled
+  }
+  cp_async_wait<0>();
+
+  // Merge the warps' states through shared memory (reusing the stage buffers).
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+  }
+  __syncthreads();  // all warps are done with the stage buffers
+  float* cO = reinterpret_cast<float*>(sStage);  // [WARPS][16][D]
+  float* cM = cO + WARPS * 16 * D;              // [WARPS][16]
+  float* cL = cM + WARPS * 16;                  // [WARPS][16]
+  static_assert((size_t)(WARPS * 16 * D + 2 * WARPS * 16) * sizeof(float) <=
+                    (size_t)WARPS * STAGES * 2 * KT * D * sizeof(floatX),
+                "flash decoding: merge scratch must fit in the stage buffers");
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = g + r * 8;
+    if (t4 == 0) {
+      cM[warp * 16 + row] = row_max[r];
+      cL[warp * 16 + row] = row_sum[r];
+    }
+#pragma unroll
+    for (int nt = 0; nt < D_TILES; ++nt) {
+      cO[(warp * 16 + row) * D + nt * 8 + 2 * t4] = o[nt][2 * r];
+      cO[(warp * 16 + row) * D + nt * 8 + 2 * t4 + 1] = o[nt][2 * r + 1];
+    }
+  }
+  __syncthreads();
+  for (int idx = tid; idx < GROUP * D; idx += THREADS) {
+    const int r = idx / D, d = idx % D;
+    float m = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w) m = fmaxf(m, cM[w * 16 + r]);
+    float l = 0.0f, acc = 0.0f;
+    if (m != -INFINITY) {
+#pragma unroll
+      for (int w = 0; w < WARPS; ++w) {
+        const float f = exp2f(cM[w * 16 + r] - m);  // 0 for a warp that saw no rows
+        l += f * cL[w * 16 + r];
+        acc += f * cO[(w * 16 + r) * D + d];
+      }
+    }
+    float* rec = rec0 + r * HEAD_STRIDE;
+    const bool ok = l > 0.0f;
+    rec[d] = ok ? acc / l : 0.0f;
+    if (d == 0) rec[D] = ok ? m + log2f(l) : -INFINITY;
+  }
+}
+
+/*
+Merge kernel. Block (h, b), one thread per output column d:
+  M = max_s lse_s, w_s = 2^(lse_s - M), out[b, h*D + d] = floatX(sum_s w_s o_s[d] / sum_s w_s).
+Empty splits (lse = -inf) weigh 0; if every split is empty (kv_len 0, a guard) the output is 0.
+*/
+template <int HEAD_DIM, int N_HEADS, int KV_SPLITS>
+__global__ void __launch_bounds__(HEAD_DIM)
+flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* __restrict__ workspace) {
+  constexpr int D = HEAD_DIM;
+  constexpr int REC = D + 4;
+  __shared__ float s_w[KV_SPLITS];
+  __shared__ float s_inv;
+  const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
+  const float* recs = workspace + ((size_t)b * N_HEADS + h) * KV_SPLITS * REC;
+  for (int sp = d; sp < KV_SPLITS; sp += D) s_w[sp] = recs[(size_t)sp * REC + D];
+  __syncthreads();
+  if (d == 0) {
+    float m = -INFINITY;
+    for (int sp = 0; sp < KV_SPLITS; ++sp) m = fmaxf(m, s_w[sp]);
+    float l = 0.0f;
+    for (int sp = 0; sp < KV_SPLITS; ++sp) {
+      const float w = m == -INFINITY ? 0.0f : exp2f(s_w[sp] - m);
+      s_w[sp] = w;
+      l += w;
+    }
+    s_inv = l > 0.0f ? 1.0f / l : 0.0f;
+  }
+  __syncthreads();
+  float acc = 0.0f;
+  for (int sp = 0; sp < KV_SPLITS; ++sp) {
+    const float w = s_w[sp];
+    if (w != 0.0f) acc += w * recs[(size_t)sp * REC + d];
+  }
+  out[(size_t)b * ld_out + (size_t)h * D + d] = from_float<floatX>(acc * s_inv);
+}
+
+template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
+void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*HEAD_DIM*/, int ld_out,
+                            const floatX* q /*[n_seqs, ld_q]*/, int ld_q,
+                            const floatX* k_cache /*[kv_slots][N_KV_HEADS][HEAD_DIM]*/,
+                            const floatX* v_cache /*[kv_slots][N_KV_HEADS][HEAD_DIM]*/,
+                            const int32_t* slot_table /*[rows][max_context]*/, int max_context,
+                            const int32_t* seq_rows /*[n_seqs]*/, const int32_t* kv_lens /*[n_seqs]*/,
+                            int n_seqs, float scale,
+                            float* workspace /*[flash_decoding_workspace_floats(>= n_seqs)]*/,
+                            cudaStream_t stream) {
+  static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "flash decoding: HEAD_DIM must be 64 or 128");
+  static_assert(N_HEADS % N_KV_HEADS == 0, "flash decoding: N_HEADS % N_KV_HEADS != 0");
+  static_assert(N_HEADS / N_KV_HEADS <= 16, "flash decoding: at most 16 query heads per KV head");
+  static_assert(KV_SPLITS >= 1 && KV_SPLITS <= 1024, "flash decoding: KV_SPLITS in [1, 1024]");
+  if (n_seqs <= 0) return;
+  launch_check(n_seqs <= 65535, "flash_decoding_forward", "n_seqs must be <= 65535", n_seqs);
+  launch_check(ld_q >= N_HEADS * HEAD_DIM, "flash_decoding_forward", "ld_q must be >= N_HEADS*HEAD_DIM", ld_q);
+  launch_check(ld_out >= N_HEADS * HEAD_DIM, "flash_decoding_forward", "ld_out must be >= N_HEADS*HEAD_DIM", ld_out);
+  check_aligned16(q, ld_q, "flash_decoding_forward", "q");
+  check_aligned16(k_cache, N_KV_HEADS * HEAD_DIM, "flash_decoding_forward", "k_cache");
+  check_aligned16(v_cache, N_KV_HEADS * HEAD_DIM, "flash_decoding_forward", "v_cache");
+  launch_check(workspace != nullptr, "flash_decoding_forward", "workspace must not be null", 0);
+
+  auto kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS>;
+  constexpr size_t smem = flash_decoding_smem_bytes<HEAD_DIM>();
+  if (smem > 48 * 1024) {
+    static bool configured = false;  // once per instantiation (host attribute, not a stream op)
+    if (!configured) {
+      cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+      configured = true;
+    }
+  }
+  const float scale_log2 = scale * 1.4426950408889634f;
+  kernel<<<dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream>>>(
+      q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
+  cudaCheck(cudaGetLastError());
+  flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS><<<dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream>>>(
+      out, ld_out, workspace);
+  cudaCheck(cudaGetLastError());
+}

@@ -1,0 +1,153 @@
+/*
+Shared helpers for every kernel header in templates/kernels/ (llm.c style).
+  floatX      the compiled activation/weight/KV dtype: __nv_bfloat16, or __half when LLC_DTYPE_FP16
+              is defined before this header is included.
+  cudaCheck   aborts with file:line and the CUDA error string.
+  x128        16 bytes = 8 floatX, the unit of every vectorised load/store; load128/store128 need
+              16-byte aligned addresses (check_aligned16 verifies pointers and row strides on the host).
+  reductions  warp_reduce_{sum,max} (every lane gets the result), block_reduce_{sum,max} (every
+              thread gets the result).
+Invariant: everything here is a template, inline or a macro, so any number of translation units may
+include it (one generated model.cu, several test files).
+*/
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#ifdef LLC_DTYPE_FP16
+typedef __half floatX;
+#else
+typedef __nv_bfloat16 floatX;
+#endif
+
+// ----------------------------------------------------------------------------------------------
+// error checking
+
+inline void cuda_check(cudaError_t error, const char* file, int line) {
+  if (error != cudaSuccess) {
+    fprintf(stderr, "[CUDA ERROR] at file %s:%d:\n%s\n", file, line, cudaGetErrorString(error));
+    exit(EXIT_FAILURE);
+  }
+}
+#define cudaCheck(err) (cuda_check((err), __FILE__, __LINE__))
+
+// A launcher's precondition that the caller (generated code, runtime) got wrong: say which
+// kernel, which argument and what was expected, then stop. Host side only.
+inline void launch_check(bool ok, const char* kernel, const char* what, long long found) {
+  if (!ok) {
+    fprintf(stderr, "[LAUNCH ERROR] %s: %s (found %lld)\n", kernel, what, found);
+    exit(EXIT_FAILURE);
+  }
+}
+
+// x128 loads/stores need 16-byte aligned rows: the base pointer and the row stride (in elements).
+inline void check_aligned16(const void* ptr, long long ld, const char* kernel, const char* name) {
+  if ((reinterpret_cast<uintptr_t>(ptr) & 15) != 0) {
+    fprintf(stderr, "[LAUNCH ERROR] %s: pointer '%s' = %p is not 16-byte aligned\n", kernel, name,
+            ptr);
+    exit(EXIT_FAILURE);
+  }
+  if (ld % 8 != 0) {
+    fprintf(stderr, "[LAUNCH ERROR] %s: row stride of '%s' = %lld elements is not a multiple of 8\n",
+            kernel, name, ld);
+    exit(EXIT_FAILURE);
+  }
+}
+
+#define CEIL_DIV(M, N) (((M) + (N) - 1) / (N))
+
+// ----------------------------------------------------------------------------------------------
+// conversions (round to nearest even when narrowing)
+
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_float(float x) { return x; }
+
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+template <> __device__ __forceinline__ __half from_float<__half>(float x) {
+  return __float2half_rn(x);
+}
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+
+// Two floats -> one 32-bit word of two floatX (lo = element with the lower index), as the
+// tensor-core fragments and paired stores want them.
+__device__ __forceinline__ uint32_t pack_floatX2(float lo, float hi) {
+#ifdef LLC_DTYPE_FP16
+  __half2 h = __floats2half2_rn(lo, hi);
+#else
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+#endif
+  return *reinterpret_cast<uint32_t*>(&h);
+}
+
+// ----------------------------------------------------------------------------------------------
+// 16-byte vectors
+
+struct alignas(16) x128 {
+  floatX v[8];
+};
+
+__device__ __forceinline__ x128 load128(const floatX* p) {
+  return *reinterpret_cast<const x128*>(p);
+}
+// streaming load (read once: don't keep it in L1)
+__device__ __forceinline__ x128 load128cs(const floatX* p) {
+  int4 r = __ldcs(reinterpret_cast<const int4*>(p));
+  return *reinterpret_cast<x128*>(&r);
+}
+__device__ __forceinline__ void store128(floatX* p, const x128& x) {
+  *reinterpret_cast<x128*>(p) = x;
+}
+__device__ __forceinline__ x128 zero128() {
+  x128 r;
+  *reinterpret_cast<int4*>(&r) = make_int4(0, 0, 0, 0);
+  return r;
+}
+
+// ----------------------------------------------------------------------------------------------
+// reductions
+
+__device__ __forceinline__ float warp_reduce_sum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+__device__ __forceinline__ float warp_reduce_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Sum over the whole block; every thread gets the result. blockDim.x must be a multiple of 32
+// (at most 1024). Uses a 32-float shared scratch array; safe to call repeatedly (it syncs before
+// reusing the scratch).
+__device__ __forceinline__ float block_reduce_sum(float v) {
+  __shared__ float scratch[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
+  v = warp_reduce_sum(v);
+  __syncthreads();  // a previous call may still be reading scratch
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < n_warps ? scratch[lane] : 0.0f;
+  return warp_reduce_sum(v);
+}
+
+// Max over the whole block; every thread gets the result. Same contract as block_reduce_sum.
+__device__ __forceinline__ float block_reduce_max(float v) {
+  __shared__ float scratch[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
+  v = warp_reduce_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < n_warps ? scratch[lane] : -INFINITY;
+  return warp_reduce_max(v);
+}

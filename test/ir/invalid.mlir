@@ -1,0 +1,167 @@
+// One verifier error per split.
+// RUN: llc-opt %s --split-input-file --verify-diagnostics
+
+func.func @weight_rows_do_not_sum() {
+  // expected-error @+1 {{source rows sum to 30 but the weight has 32 rows}}
+  %w = llama.weight ["k", "v"] rows [16, 14] : tensor<32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @merged_weight_without_rows() {
+  // expected-error @+1 {{merges 2 sources but gives no `rows` for them}}
+  %w = llama.weight ["k", "v"] : tensor<32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @weight_of_rank_three() {
+  // expected-error @+1 {{weights have rank 1 or 2}}
+  %w = llama.weight "x" : tensor<2x2x2xbf16>
+  return
+}
+
+// -----
+
+func.func @embedding_width_mismatch(%ids: tensor<?xi32>) {
+  %t = llama.weight "model.embed_tokens.weight" : tensor<100x64xbf16>
+  // expected-error @+1 {{result has 32 features but the table rows have 64}}
+  %h = llama.embedding %t, %ids : (tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_weight_mismatch(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "n" : tensor<32xbf16>
+  // expected-error @+1 {{weight has 32 elements but rows have 64}}
+  %y = llama.rmsnorm %x, %w {eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<32xbf16>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_weight_dtype(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "n" : tensor<64xf16>
+  // expected-error @+1 {{weight element type 'f16' differs from the activations' 'bf16'}}
+  %y = llama.rmsnorm %x, %w {eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<64xf16>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @add_rmsnorm_types_differ(%x: tensor<?x64xbf16>, %r: tensor<?x64xf16>) {
+  %w = llama.weight "n" : tensor<64xbf16>
+  // expected-error @+1 {{input, residual, sum and normed must share one type}}
+  %s, %n = llama.add_rmsnorm %x, %r, %w {eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<?x64xf16>, tensor<64xbf16>) -> (tensor<?x64xbf16>, tensor<?x64xbf16>)
+  return
+}
+
+// -----
+
+func.func @linear_inner_dim_mismatch(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x48xbf16>
+  // expected-error @+1 {{weight is (32, 48) but the input has 64 features}}
+  %y = llama.linear %x, %w : (tensor<?x64xbf16>, tensor<32x48xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @linear_bias_mismatch(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  %b = llama.weight "b" : tensor<16xbf16>
+  // expected-error @+1 {{bias has 16 elements, expected 32}}
+  %y = llama.linear %x, %w bias %b : (tensor<?x64xbf16>, tensor<32x64xbf16>, tensor<16xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @split_sizes_do_not_cover(%x: tensor<?x64xbf16>) {
+  // expected-error @+1 {{sizes sum to 48 but the input has 64 features}}
+  %a, %b = llama.split %x [32, 16] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x16xbf16>
+  return
+}
+
+// -----
+
+func.func @rope_odd_head_dim(%x: tensor<?x63xbf16>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{head_dim must be positive and even, found 21}}
+  %y = llama.rope %x, %p {head_dim = 21 : i64, theta = 1.0e+04 : f64, scaling = "none"} : (tensor<?x63xbf16>, tensor<?xi32>) -> tensor<?x63xbf16>
+  return
+}
+
+// -----
+
+func.func @rope_unknown_scaling(%x: tensor<?x64xbf16>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{scaling must be "none", "linear" or "llama3", found "yarn"}}
+  %y = llama.rope %x, %p {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "yarn"} : (tensor<?x64xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @rope_llama3_bad_factors(%x: tensor<?x64xbf16>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{llama3 scaling needs 0 < low_freq_factor < high_freq_factor, found 4.000000e+00 and 1.000000e+00}}
+  %y = llama.rope %x, %p {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "llama3", factor = 8.0 : f64, low_freq_factor = 4.0 : f64, high_freq_factor = 1.0 : f64} : (tensor<?x64xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @kv_store_heads_mismatch(%k: tensor<?x32xbf16>, %v: tensor<?x32xbf16>, %s: tensor<?xi32>) {
+  // expected-error @+1 {{k has 32 features but the cache holds 1 heads of 16}}
+  %kc, %vc = llama.kv_store %k, %v, %s {layer = 0 : i64} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>) -> (!llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}
+
+// -----
+
+func.func @repeat_kv_wrong_heads(%kc: !llama.kv_view<2x16xbf16>) {
+  // expected-error @+1 {{gives 8 heads, but the result is}}
+  %r = llama.repeat_kv %kc {n_rep = 4 : i64} : !llama.kv_view<2x16xbf16> -> !llama.kv_view<6x16xbf16>
+  return
+}
+
+// -----
+
+func.func @attention_heads_not_multiple(%q: tensor<?x48xbf16>, %kc: !llama.kv_view<2x16xbf16>, %a: tensor<?xi32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{3 query heads are not a multiple of 2 kv heads}}
+  %o = llama.attention %q, %kc, %kc, %a, %a, %a, %t {scale = 0.25 : f32} : (tensor<?x48xbf16>, !llama.kv_view<2x16xbf16>, !llama.kv_view<2x16xbf16>, tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?x?xi32>) -> tensor<?x48xbf16>
+  return
+}
+
+// -----
+
+func.func @attention_decode_without_splits(%q: tensor<?x64xbf16>, %kc: !llama.kv_view<2x16xbf16>, %a: tensor<?xi32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{kernel "flash_decoding" needs kv_splits >= 1}}
+  %o = llama.attention %q, %kc, %kc, %a, %a, %a, %t {scale = 0.25 : f32, kernel = "flash_decoding"} : (tensor<?x64xbf16>, !llama.kv_view<2x16xbf16>, !llama.kv_view<2x16xbf16>, tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?x?xi32>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @attention_unknown_kernel(%q: tensor<?x64xbf16>, %kc: !llama.kv_view<2x16xbf16>, %a: tensor<?xi32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{unknown attention kernel "paged"}}
+  %o = llama.attention %q, %kc, %kc, %a, %a, %a, %t {scale = 0.25 : f32, kernel = "paged"} : (tensor<?x64xbf16>, !llama.kv_view<2x16xbf16>, !llama.kv_view<2x16xbf16>, tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?x?xi32>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @lm_head_vocab_mismatch(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) {
+  %w = llama.weight "lm_head.weight" : tensor<100x64xbf16>
+  // expected-error @+1 {{result has 99 columns, expected 100 (vocabulary size)}}
+  %l = llama.lm_head %x, %w, %rows : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x99xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{kv_view element type must be bf16 or f16, found 'f32'}}
+func.func @kv_view_of_f32(%kc: !llama.kv_view<2x16xf32>) {
+  return
+}
