@@ -306,11 +306,10 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
   auto kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS>;
   constexpr size_t smem = flash_decoding_smem_bytes<HEAD_DIM>();
   if (smem > 48 * 1024) {
-    static bool configured = false;  // once per instantiation (host attribute, not a stream op)
-    if (!configured) {
-      cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-      configured = true;
-    }
+    // Set on every launch (a host-side attribute, not a stream operation, so it is legal during
+    // graph capture): a once-only static flag would be shared by every translation unit that
+    // instantiates this launcher, while each unit without -rdc holds its own copy of the kernel.
+    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   }
   const float scale_log2 = scale * 1.4426950408889634f;
   kernel<<<dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream>>>(

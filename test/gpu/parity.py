@@ -67,14 +67,25 @@ def cmd_prepare(args):
 
 
 # --------------------------------------------------------------------------- run
-def seed_prompt_ids(tokenizer_file, vocab):
+def hf_seed_token_ids(tokenizer_file):
+    """The seed prompts through transformers' PreTrainedTokenizerFast (no special tokens)."""
     from transformers import PreTrainedTokenizerFast
     tok = PreTrainedTokenizerFast(tokenizer_file=tokenizer_file)
-    prompts = []
+    return [tok(text, add_special_tokens=False)["input_ids"] for text in SEED_PROMPTS]
+
+
+def binary_seed_token_ids(binary, tokenizer_file):
+    """The seed prompts through the binary's own tokenizer (`--tokenize`, no GPU work)."""
+    cmd = [binary, "--tokenize", "--tokenizer", tokenizer_file]
     for text in SEED_PROMPTS:
-        ids = [LLAMA3_BOS] + tok(text, add_special_tokens=False)["input_ids"]
-        prompts.append([i % vocab for i in ids])
-    return prompts
+        cmd += ["--prompt", text]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return [entry["ids"] for entry in json.loads(proc.stdout)]
+
+
+def seed_prompt_ids(tokenizer_file, vocab):
+    """BOS 128000 and the tokenizer's ids, modulo the model's vocabulary."""
+    return [[i % vocab for i in [LLAMA3_BOS] + ids] for ids in hf_seed_token_ids(tokenizer_file)]
 
 
 def make_checkpoint(model_dir, seed):
@@ -263,6 +274,8 @@ def check_model(name, model_dir, tokenizer_file, out_dir, seed, sanitizer):
 def markdown(reports, meta):
     lines = [f"# Parity with transformers ({meta['date']}, commit {meta['commit']}, {meta['gpu']})",
              "", f"Command: `{meta['command']}`", "",
+             "Seed prompts through the binary's tokenizer equal transformers' ids: "
+             f"{meta.get('seed_prompt_tokenization_equal')}", "",
              "| model | verdict | max abs dlogit (ours / HF bf16, ratio) | argmax diffs at near ties "
              "| greedy batch identical | batch = alone | graph = no graph | memcheck |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -293,6 +306,12 @@ def cmd_run(args):
     os.makedirs(args.report, exist_ok=True)
     sanitizer = shutil.which("compute-sanitizer") if not args.no_sanitizer else None
     reports = []
+    # The seed prompts through the binaries' native tokenizer equal transformers' ids (the Llama 3
+    # file's post-processor adds no BOS, so neither side adds one here).
+    hf_ids = hf_seed_token_ids(args.tokenizer)
+    ours = binary_seed_token_ids(os.path.join(args.dir, args.models[0], "model_bin"), args.tokenizer)
+    tokenizer_check = {"pass": ours == hf_ids, "hf": hf_ids, "binary": ours}
+    print(f"seed prompt tokenization: {'PASS' if tokenizer_check['pass'] else 'FAIL'} {ours}", flush=True)
     for name in args.models:
         t0 = time.time()
         try:
@@ -307,12 +326,13 @@ def cmd_run(args):
               f"{json.dumps(r['checks'].get('a_logits', r.get('error')))[:400]}", flush=True)
     meta = {"date": time.strftime("%Y-%m-%d"), "commit": args.commit,
             "gpu": torch.cuda.get_device_name(0), "command": " ".join(sys.argv)}
+    meta["seed_prompt_tokenization_equal"] = tokenizer_check["pass"]
     with open(os.path.join(args.report, "parity.json"), "w") as f:
-        json.dump({"meta": meta, "models": reports}, f, indent=2)
+        json.dump({"meta": meta, "tokenizer": tokenizer_check, "models": reports}, f, indent=2)
     with open(os.path.join(args.report, "parity.md"), "w") as f:
         f.write(markdown(reports, meta))
     print(markdown(reports, meta))
-    return 0 if all(r["pass"] for r in reports) else 1
+    return 0 if all(r["pass"] for r in reports) and tokenizer_check["pass"] else 1
 
 
 def main():

@@ -8,7 +8,7 @@
 #   models/<model>                                            (full-size binaries, for --bench)
 #   data/tokenizers/{llama3,llama2}                           (../shared/data/tokenizers)
 # Usage: test/gpu/run-gpu-checks.sh CARRY OUT STAGE...
-#   stages: info kernels runtime engine tokenizer parity[:model,model...] bench
+#   stages: info kernels runtime engine tokenizer parity[:model,model...] text bench
 # Each stage writes OUT/<stage>.log and prints one summary line; the script's exit status is
 # non-zero if any stage failed. A machine without a GPU gets "skipped: no GPU" and exit 77.
 set -uo pipefail
@@ -55,6 +55,11 @@ for stage in "$@"; do
         --tokenizer "$carry/data/tokenizers/llama3/tokenizer.json" --report "$out/parity" \
         --commit "$commit" ${models[@]+--models "${models[@]}"}
       tail -20 "$out/parity.log" ;;
+    text)
+      run_stage text 300 python3 "$repo/test/gpu/text_generation_check.py" \
+        --binary "$carry/models/llama-3.2-1b" --tokenizer-dir "$carry/data/tokenizers/llama3" \
+        --work /tmp/llc-text --report "$out/text.json"
+      tail -3 "$out/text.log" ;;
     bench)
       for m in llama-3.2-1b llama-3.1-8b; do
         run_stage "bench-$m" 600 "$carry/models/$m" --random-weights --seed 1 --bench \
