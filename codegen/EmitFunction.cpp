@@ -169,11 +169,18 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     std::string out = define(l.getResult());
     TensorRef in = ref(l.getInput());
     auto wType = cast<RankedTensorType>(l.getWeight().getType());
-    line(fmt::format("args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
-                     "stream);",
-                     out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias, wType.getDimSize(0),
-                     wType.getDimSize(1)),
-         op);
+    if (l.getKernel() == "gemv")
+      line(fmt::format("gemv_forward<{}, kMaxBatch, floatX>({}, {}, {}, {}, {}, {}, n_tokens, {}, "
+                       "stream);",
+                       wType.getDimSize(1), out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
+                       wType.getDimSize(0)),
+           op);
+    else
+      line(fmt::format("args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
+                       "stream);",
+                       out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias, wType.getDimSize(0),
+                       wType.getDimSize(1)),
+           op);
     ++launches;
     return llvm::Error::success();
   } else if (auto s = dyn_cast<SplitOp>(op)) {
@@ -271,10 +278,16 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     line(fmt::format("gather_rows_forward<{}>(lm_rows, {}, {}, args.n_logit_rows, stream);", hidden,
                      in.ptr, meta(h.getLogitRows())),
          op);
-    line(fmt::format("args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
-                     "kDType, args.n_logit_rows, {}, {}, stream);",
-                     vocab, hidden, w, vocab, hidden),
-         op);
+    if (h.getKernel() == "gemv")
+      line(fmt::format("gemv_forward<{}, kMaxBatch, float>(args.logits, {}, lm_rows, {}, {}, nullptr, "
+                       "args.n_logit_rows, {}, stream);",
+                       hidden, vocab, hidden, w, vocab),
+           op);
+    else
+      line(fmt::format("args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
+                       "kDType, args.n_logit_rows, {}, {}, stream);",
+                       vocab, hidden, w, vocab, hidden),
+           op);
     launches += 2;
     return llvm::Error::success();
   } else if (isa<func::ReturnOp>(op)) {

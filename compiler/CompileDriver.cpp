@@ -134,6 +134,7 @@ int runCompile(DriverOptions options) {
     return report(resolved.takeError());
   options.pipeline.maxContext = resolved->maxContext;
   options.pipeline.smCount = resolved->smCount;
+  options.pipeline.maxBatch = resolved->maxBatch;
 
   if (!options.dumpIRDir.empty())
     if (std::error_code ec = sys::fs::create_directories(options.dumpIRDir))

@@ -162,7 +162,8 @@ private:
                          : weight("lm_head.weight", {config.vocabSize, config.hiddenSize});
     auto logitsType =
         RankedTensorType::get({ShapedType::kDynamic, config.vocabSize}, b.getF32Type());
-    Value logits = b.create<LMHeadOp>(at("lm_head"), logitsType, h, lmWeight, args[kLogitRows]);
+    Value logits = b.create<LMHeadOp>(at("lm_head"), logitsType, h, lmWeight, args[kLogitRows],
+                                      StringAttr());
     b.create<func::ReturnOp>(at("return"), logits);
   }
 

@@ -18,6 +18,14 @@ using namespace llc::llama;
 #include "ir/LlamaOps.cpp.inc"
 
 namespace {
+/// A linear's or lm_head's kernel choice, if any, is one llc-llama has.
+LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel) {
+  if (kernel && *kernel != "gemv" && *kernel != "cublaslt")
+    return op->emitOpError() << "unknown linear kernel \"" << *kernel
+                             << "\" (expected gemv or cublaslt)";
+  return success();
+}
+
 /// Feature dimension (dim 1) of a rank-2 activation.
 int64_t features(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 Type elementTypeOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
@@ -193,7 +201,7 @@ LogicalResult LinearOp::verify() {
     if (shapeOf(bias)[0] != w[0])
       return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
   }
-  return success();
+  return verifyLinearKernel(*this, getKernel());
 }
 
 LogicalResult SplitOp::verify() {
@@ -322,5 +330,5 @@ LogicalResult LMHeadOp::verify() {
   if (features(getResult()) != w[0])
     return emitOpError() << "result has " << features(getResult()) << " columns, expected "
                          << w[0] << " (vocabulary size)";
-  return success();
+  return verifyLinearKernel(*this, getKernel());
 }

@@ -98,7 +98,7 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   let summary = "A projection `x W^T (+ b)` with W stored as (out_features, in_features).";
   let description = [{
     `out[t, n] = sum_k x[t, k] * w[n, k] (+ bias[n])`, fp32 accumulation.
-    A kernel-selection pass may record its choice in `kernel`.
+    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`.
 
     ```mlir
     %q = llama.linear %x, %wq : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>) -> tensor<?x2048xbf16>
@@ -238,13 +238,14 @@ def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
   let description = [{
     `logits[i, :] = x[logit_rows[i], :] W^T` (W is `lm_head.weight`, or the embedding
     table when the model ties them). Usually one row a sequence: its last token.
+    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`.
 
     ```mlir
     %logits = llama.lm_head %h, %w, %rows : (tensor<?x2048xbf16>, tensor<128256x2048xbf16>, tensor<?xi32>) -> tensor<?x128256xf32>
     ```
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
-                       Llama_IdTensor:$logit_rows);
+                       Llama_IdTensor:$logit_rows, OptionalAttr<StrAttr>:$kernel);
   let results = (outs TensorRankOf<[F32], [2]>:$result);
   let assemblyFormat = "$input `,` $weight `,` $logit_rows attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

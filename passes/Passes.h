@@ -27,6 +27,7 @@ struct PipelineOptions {
   bool referenceAttention = false; ///< naive attention kernel everywhere.
   int64_t maxContext = 8192;
   int64_t smCount = 132;
+  int64_t maxBatch = 16;
   std::set<std::string> disabled;  ///< pass arguments (e.g. "llc-index-gqa-heads") to skip.
 };
 

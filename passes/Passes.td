@@ -77,4 +77,23 @@ def SelectAttentionKernelPass : Pass<"llc-select-attention-kernel", "::mlir::fun
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }
 
+def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Choose each projection's GEMM: a batch-invariant GEMV in decode, cuBLASLt in prefill.";
+  let description = [{
+    A decode step multiplies at most `max-batch` rows by each weight: its time is the time to
+    stream the weight from memory once, which the GEMV kernel (templates/kernels/gemv.cuh) is
+    built for, and the GEMV's summation order does not depend on the batch size, so a sequence
+    decodes to the same tokens alone or batched. In `llama.step = "decode"` every `llama.linear`
+    and `llama.lm_head` gets `kernel = "gemv"` when `max-batch <= max-gemv-rows`; everything else
+    (prefill, or larger batches) gets `kernel = "cublaslt"`.
+  }];
+  let options = [
+    Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
+           "Compiled maximum batch: the most rows a decode step multiplies.">,
+    Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"16",
+           "Largest batch the GEMV serves (beyond it, tensor-core GEMMs win).">
+  ];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
 #endif // LLC_PASSES_TD

@@ -18,6 +18,7 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-fuse-residual-rmsnorm",   // residual add + next norm in one kernel
       "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
       "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
+      "llc-select-linear-kernel",    // batch-invariant GEMV in decode, cuBLASLt in prefill
   };
   return names;
 }
@@ -40,6 +41,10 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     select.maxContext = options.maxContext;
     select.smCount = options.smCount;
     funcPM.addPass(createSelectAttentionKernelPass(select));
+  } else if (passName == "llc-select-linear-kernel") {
+    SelectLinearKernelPassOptions select;
+    select.maxBatch = options.maxBatch;
+    funcPM.addPass(createSelectLinearKernelPass(select));
   } else {
     llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
   }

@@ -30,6 +30,7 @@
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/embedding.cuh"
 #include "templates/kernels/gather_rows.cuh"
+#include "templates/kernels/gemv.cuh"
 #include "templates/kernels/kv_store.cuh"
 #include "templates/kernels/rmsnorm.cuh"
 #include "templates/kernels/rope.cuh"
@@ -160,7 +161,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   rmsnorm_forward<256>(t1, t0, w1, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
-  args.gemm->linear(t2, 512, kDType, t1, 256, w2, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
+  gemv_forward<256, kMaxBatch, floatX>(t2, 512, t1, 256, w2, nullptr, n_tokens, 512, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
   floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
   rope_forward<64>(t3, 256, t2, 512, args.meta.positions, kRope0, n_tokens, 4, stream);  // model.layers.0.self_attn.rope_q
   floatX* t4 = reinterpret_cast<floatX*>(arena + 8192);
@@ -170,26 +171,26 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   flash_decoding_forward<64, 4, 2, 4>(t5, 256, t3, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
   floatX* t6 = reinterpret_cast<floatX*>(arena + 2048);
-  args.gemm->linear(t6, 256, kDType, t5, 256, w3, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.0.self_attn.o_proj
+  gemv_forward<256, kMaxBatch, floatX>(t6, 256, t5, 256, w3, nullptr, n_tokens, 256, stream);  // model.layers.0.self_attn.o_proj
   const floatX* w4 = weight_ptr(args, 4);
   floatX* t7 = reinterpret_cast<floatX*>(arena + 4096);
   floatX* t8 = reinterpret_cast<floatX*>(arena + 6144);
   add_rmsnorm_forward<256>(t7, t8, t0, t6, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
   const floatX* w5 = weight_ptr(args, 5);
   floatX* t9 = reinterpret_cast<floatX*>(arena + 8192);
-  args.gemm->linear(t9, 1024, kDType, t8, 256, w5, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
+  gemv_forward<256, kMaxBatch, floatX>(t9, 1024, t8, 256, w5, nullptr, n_tokens, 1024, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
   floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
   silu_mul_forward<512>(t10, t9, 1024, t9 + 512, 1024, n_tokens, stream);  // model.layers.0.mlp.act
   const floatX* w6 = weight_ptr(args, 6);
   floatX* t11 = reinterpret_cast<floatX*>(arena + 6144);
-  args.gemm->linear(t11, 256, kDType, t10, 512, w6, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.0.mlp.down_proj
+  gemv_forward<512, kMaxBatch, floatX>(t11, 256, t10, 512, w6, nullptr, n_tokens, 256, stream);  // model.layers.0.mlp.down_proj
   const floatX* w7 = weight_ptr(args, 7);
   floatX* t12 = reinterpret_cast<floatX*>(arena + 0);
   floatX* t13 = reinterpret_cast<floatX*>(arena + 2048);
   add_rmsnorm_forward<256>(t12, t13, t7, t11, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
   floatX* t14 = reinterpret_cast<floatX*>(arena + 4096);
-  args.gemm->linear(t14, 512, kDType, t13, 256, w8, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
+  gemv_forward<256, kMaxBatch, floatX>(t14, 512, t13, 256, w8, nullptr, n_tokens, 512, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
   floatX* t15 = reinterpret_cast<floatX*>(arena + 2048);
   rope_forward<64>(t15, 256, t14, 512, args.meta.positions, kRope0, n_tokens, 4, stream);  // model.layers.1.self_attn.rope_q
   floatX* t16 = reinterpret_cast<floatX*>(arena + 8192);
@@ -199,19 +200,19 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   flash_decoding_forward<64, 4, 2, 4>(t17, 256, t15, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
   floatX* t18 = reinterpret_cast<floatX*>(arena + 2048);
-  args.gemm->linear(t18, 256, kDType, t17, 256, w9, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.1.self_attn.o_proj
+  gemv_forward<256, kMaxBatch, floatX>(t18, 256, t17, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
   const floatX* w10 = weight_ptr(args, 10);
   floatX* t19 = reinterpret_cast<floatX*>(arena + 4096);
   floatX* t20 = reinterpret_cast<floatX*>(arena + 6144);
   add_rmsnorm_forward<256>(t19, t20, t12, t18, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
   floatX* t21 = reinterpret_cast<floatX*>(arena + 8192);
-  args.gemm->linear(t21, 1024, kDType, t20, 256, w11, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
+  gemv_forward<256, kMaxBatch, floatX>(t21, 1024, t20, 256, w11, nullptr, n_tokens, 1024, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
   floatX* t22 = reinterpret_cast<floatX*>(arena + 0);
   silu_mul_forward<512>(t22, t21, 1024, t21 + 512, 1024, n_tokens, stream);  // model.layers.1.mlp.act
   const floatX* w12 = weight_ptr(args, 12);
   floatX* t23 = reinterpret_cast<floatX*>(arena + 6144);
-  args.gemm->linear(t23, 256, kDType, t22, 512, w12, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.1.mlp.down_proj
+  gemv_forward<512, kMaxBatch, floatX>(t23, 256, t22, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
   const floatX* w13 = weight_ptr(args, 13);
   floatX* t24 = reinterpret_cast<floatX*>(arena + 0);
   floatX* t25 = reinterpret_cast<floatX*>(arena + 2048);
@@ -219,7 +220,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w14 = weight_ptr(args, 14);
   floatX* lm_rows = reinterpret_cast<floatX*>(arena + 0);
   gather_rows_forward<256>(lm_rows, t25, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
-  args.gemm->linear(args.logits, 512, llc::DType::fp32, lm_rows, 256, w14, nullptr, kDType, args.n_logit_rows, 512, 256, stream);  // lm_head
+  gemv_forward<256, kMaxBatch, float>(args.logits, 512, lm_rows, 256, w14, nullptr, args.n_logit_rows, 512, stream);  // lm_head
 }
 // LLC-END decode
 

@@ -28,7 +28,11 @@ int main(int argc, char** argv) {
   run_convert_tests();
   run_attention_tests();
   run_sampling_tests();
-  if (bench) run_benchmarks();
+  run_gemv_tests();
+  if (bench) {
+    run_benchmarks();
+    run_gemv_benchmarks();
+  }
 
   const Ledger& l = ledger();
   printf("summary: %d passed, %d failed\n", l.passed, l.failed);

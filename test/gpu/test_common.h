@@ -213,4 +213,6 @@ void run_elementwise_tests();
 void run_convert_tests();
 void run_attention_tests();
 void run_sampling_tests();
+void run_gemv_tests();
 void run_benchmarks();
+void run_gemv_benchmarks();

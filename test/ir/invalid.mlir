@@ -165,3 +165,12 @@ func.func @lm_head_vocab_mismatch(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) {
 func.func @kv_view_of_f32(%kc: !llama.kv_view<2x16xf32>) {
   return
 }
+
+// -----
+
+func.func @linear_unknown_kernel(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{unknown linear kernel "cutlass" (expected gemv or cublaslt)}}
+  %y = llama.linear %x, %w {kernel = "cutlass"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}

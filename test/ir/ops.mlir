@@ -24,8 +24,9 @@ func.func @weights() -> (tensor<64xbf16>, tensor<32x64xbf16>) {
 // CHECK:         llama.attention %[[Q]], %[[KC]], %[[VC]], %[[STARTS]], %[[ROWS]], %[[LENS]], %[[TABLE]] {kernel = "flash_decoding", kv_splits = 4 : i64, scale = 2.500000e-01 : f32}
 // CHECK:         %[[SUM:.+]], %[[NORMED:.+]] = llama.add_rmsnorm
 // CHECK:         llama.add %[[SUM]], %[[H]] : tensor<?x64xbf16>
+// CHECK:         llama.linear %[[NORMED]], %{{.+}} {kernel = "gemv"}
 // CHECK:         llama.silu_mul %{{.+}}, %{{.+}} : tensor<?x32xbf16>
-// CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+// CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} {kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
 func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?xi32>,
                      %starts: tensor<?xi32>, %rows: tensor<?xi32>, %lens: tensor<?xi32>,
                      %table: tensor<?x?xi32>) -> tensor<?x100xf32> {
@@ -48,9 +49,9 @@ func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?x
   %sum, %normed = llama.add_rmsnorm %o, %h, %wpost {eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<?x64xbf16>, tensor<64xbf16>) -> (tensor<?x64xbf16>, tensor<?x64xbf16>)
   %s2 = llama.add %sum, %h : tensor<?x64xbf16>
   %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
-  %gu = llama.linear %normed, %wgu : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %gu = llama.linear %normed, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
   %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %logits = llama.lm_head %s2, %emb, %starts : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+  %logits = llama.lm_head %s2, %emb, %starts {kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
   return %logits : tensor<?x100xf32>
 }

@@ -1,0 +1,55 @@
+//===- SelectLinearKernel.cpp - choose each projection's GEMM ------------------===//
+//
+// An annotation pass: every llama.linear and llama.lm_head gets `kernel`:
+//   decode, max-batch <= max-gemv-rows -> "gemv"      (weight-streaming, batch-invariant)
+//   otherwise                          -> "cublaslt"  (tensor-core GEMM)
+//
+//===--------------------------------------------------------------------------===//
+
+#include "ir/LlamaDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace llc {
+#define GEN_PASS_DEF_SELECTLINEARKERNELPASS
+#include "passes/Passes.h.inc"
+} // namespace llc
+
+using namespace mlir;
+using namespace llc::llama;
+
+namespace {
+
+struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
+  using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto step = func->getAttrOfType<StringAttr>("llama.step");
+    bool hasLinear = false;
+    func.walk([&](Operation *op) { hasLinear |= isa<LinearOp, LMHeadOp>(op); });
+    if (!hasLinear)
+      return;
+    if (!step || (step.getValue() != "prefill" && step.getValue() != "decode")) {
+      func.emitError() << "cannot select a linear kernel: @" << func.getSymName()
+                       << " needs llama.step = \"prefill\" or \"decode\"";
+      return signalPassFailure();
+    }
+    if (maxBatch < 1 || maxGemvRows < 1 || maxGemvRows > 32) {
+      func.emitError() << "llc-select-linear-kernel: max-batch must be positive and "
+                          "max-gemv-rows in [1, 32]";
+      return signalPassFailure();
+    }
+    bool gemv = step.getValue() == "decode" && maxBatch <= maxGemvRows;
+    StringAttr kernel = StringAttr::get(&getContext(), gemv ? "gemv" : "cublaslt");
+    func.walk([&](Operation *op) {
+      if (auto linear = dyn_cast<LinearOp>(op))
+        linear.setKernelAttr(kernel);
+      else if (auto head = dyn_cast<LMHeadOp>(op))
+        head.setKernelAttr(kernel);
+    });
+  }
+};
+
+} // namespace

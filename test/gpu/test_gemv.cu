@@ -1,0 +1,192 @@
+// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) against a CPU fp64 reference, its
+// batch invariance (a row's result is bit-identical alone and at any position of a batch), and
+// informational timings at Llama-3.1-8B shapes against a device-to-device copy measured here.
+#include <algorithm>
+#include <vector>
+
+#include "templates/kernels/convert.cuh"
+#include "templates/kernels/gemv.cuh"
+#include "test/gpu/test_common.h"
+
+namespace {
+
+constexpr int kMaxRows = 16;  // the compiled max batch of the example programs
+
+template <typename OutT> float out_to_f32(OutT v);
+template <> float out_to_f32<float>(float v) { return v; }
+template <> float out_to_f32<floatX>(floatX v) {
+  uint16_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  return x_to_f32(bits);
+}
+
+template <int K, typename OutT>
+void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
+  const int ld_x = K + 16, ld_out = N + 8;
+  std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
+  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
+  std::vector<uint16_t> bias = rng.x_vector(N, -0.5, 0.5);
+  XBuf dx(x.size()), dw(w.size()), db(bias.size());
+  dx.upload(x);
+  dw.upload(w);
+  db.upload(bias);
+  DevBuf<OutT> dout((size_t)kMaxRows * ld_out);
+  dout.poison();
+  gemv_forward<K, kMaxRows, OutT>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
+                                  n_rows, N, 0);
+  cudaCheck(cudaDeviceSynchronize());
+
+  // Reference in fp64 over the floatX inputs; the kernel accumulates K products in fp32 (error
+  // about K * 2^-24 * sum|x w|, bounded here by 1e-4 * sum|x w|) and rounds once to OutT
+  // (relative 2^-8 for bf16, 2^-11 for fp16, none for float).
+  const double out_round = sizeof(OutT) == 4 ? 0.0 : kUnitRoundoff;
+  size_t unwritten_past = 0;
+  std::vector<OutT> host((size_t)kMaxRows * ld_out);
+  cudaCheck(cudaMemcpy(host.data(), dout.ptr, host.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
+  size_t bad = 0, nan = 0;
+  double max_abs = 0.0;
+  for (int m = 0; m < kMaxRows; ++m)
+    for (int n = 0; n < ld_out; ++n) {
+      const float v = out_to_f32<OutT>(host[(size_t)m * ld_out + n]);
+      if (m >= n_rows || n >= N) {  // never written: must still hold the poison
+        if (!std::isnan(v)) ++unwritten_past;
+        continue;
+      }
+      double sum = with_bias ? x_to_f32(bias[n]) : 0.0, mag = std::fabs(sum);
+      for (int k = 0; k < K; ++k) {
+        const double p = (double)x_to_f32(x[(size_t)m * ld_x + k]) * x_to_f32(w[(size_t)n * K + k]);
+        sum += p;
+        mag += std::fabs(p);
+      }
+      if (std::isnan(v)) { ++nan; continue; }
+      const double err = std::fabs(v - sum);
+      max_abs = std::max(max_abs, err);
+      if (err > 1e-4 * mag + out_round * std::fabs(sum) + 1e-30) ++bad;
+    }
+  check(bad == 0 && nan == 0 && unwritten_past == 0,
+        fmt_str("gemv/%s/K%d/N%d/rows%d%s", name, K, N, n_rows, with_bias ? "/bias" : ""),
+        fmt_str("max_abs=%.3g bad=%zu nan(unwritten)=%zu written_outside=%zu", max_abs, bad, nan,
+                unwritten_past));
+}
+
+// Row m of a 16-row batch must equal, bit for bit, the same x row decoded alone (n_rows = 1) and
+// the same row at another position of a 4-row batch.
+template <int K, typename OutT>
+void check_batch_invariance(const char* name, int N, Rng& rng) {
+  const int ld_x = K, ld_out = N;
+  std::vector<uint16_t> x = rng.x_vector((size_t)kMaxRows * K, -1.0, 1.0);
+  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
+  XBuf dx(x.size()), dw(w.size());
+  dx.upload(x);
+  dw.upload(w);
+  DevBuf<OutT> batch((size_t)kMaxRows * ld_out), single(ld_out), four((size_t)4 * ld_out);
+  gemv_forward<K, kMaxRows, OutT>(batch.ptr, ld_out, dx.ptr, ld_x, dw.ptr, nullptr, kMaxRows, N, 0);
+  std::vector<OutT> hb((size_t)kMaxRows * ld_out);
+  cudaCheck(cudaMemcpy(hb.data(), batch.ptr, hb.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
+  size_t differ_alone = 0, differ_moved = 0;
+  for (int m = 0; m < kMaxRows; ++m) {
+    gemv_forward<K, kMaxRows, OutT>(single.ptr, ld_out, dx.ptr + (size_t)m * ld_x, ld_x, dw.ptr, nullptr, 1, N, 0);
+    // In a 4-row batch, row m sits at position m % 4 (the other rows are other x rows).
+    const int pos = m % 4;
+    std::vector<uint16_t> x4((size_t)4 * K);
+    for (int r = 0; r < 4; ++r) {
+      const int src = r == pos ? m : (m + r + 1) % kMaxRows;
+      std::copy(x.begin() + (size_t)src * K, x.begin() + (size_t)(src + 1) * K, x4.begin() + (size_t)r * K);
+    }
+    XBuf dx4(x4.size());
+    dx4.upload(x4);
+    gemv_forward<K, kMaxRows, OutT>(four.ptr, ld_out, dx4.ptr, ld_x, dw.ptr, nullptr, 4, N, 0);
+    std::vector<OutT> hs(ld_out), h4((size_t)4 * ld_out);
+    cudaCheck(cudaMemcpy(hs.data(), single.ptr, hs.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(h4.data(), four.ptr, h4.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
+    differ_alone += memcmp(hs.data(), hb.data() + (size_t)m * ld_out, N * sizeof(OutT)) != 0;
+    differ_moved += memcmp(h4.data() + (size_t)pos * ld_out, hb.data() + (size_t)m * ld_out, N * sizeof(OutT)) != 0;
+  }
+  check(differ_alone == 0 && differ_moved == 0, fmt_str("gemv_batch_invariance/%s/K%d/N%d", name, K, N),
+        fmt_str("rows differing alone=%zu, at another batch position=%zu (of %d)", differ_alone,
+                differ_moved, kMaxRows));
+}
+
+template <int K, typename OutT>
+void bench_gemv(const char* name, int N, double copy_gbps) {
+  // Enough copies of the weight to defeat the 60 MB L2 between launches.
+  const size_t bytes = (size_t)N * K * sizeof(floatX);
+  const int copies = (int)std::max<size_t>(2, (512u << 20) / bytes + 1);
+  std::vector<XBuf> ws;
+  for (int i = 0; i < copies; ++i) {
+    ws.emplace_back((size_t)N * K);
+    fill_random_forward(ws.back().ptr, (int64_t)N * K, 11 + i, 0.0f, 0.05f, 0);
+  }
+  XBuf x((size_t)kMaxRows * K);
+  fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
+  DevBuf<OutT> out((size_t)kMaxRows * N);
+  for (int rows : {1, 4, 16}) {
+    cudaEvent_t a, b;
+    cudaCheck(cudaEventCreate(&a));
+    cudaCheck(cudaEventCreate(&b));
+    std::vector<float> times;
+    for (int it = 0; it < 30 + 5; ++it) {
+      cudaCheck(cudaEventRecord(a));
+      gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, ws[it % copies].ptr, nullptr, rows, N, 0);
+      cudaCheck(cudaEventRecord(b));
+      cudaCheck(cudaEventSynchronize(b));
+      float ms;
+      cudaCheck(cudaEventElapsedTime(&ms, a, b));
+      if (it >= 5) times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    const double ms = times[times.size() / 2], gbps = bytes / (ms * 1e-3) / 1e9;
+    info(fmt_str("bench gemv %s N%d K%d rows%d: %.4f ms, %.0f GB/s of weights = %.2f of copy bandwidth",
+                 name, N, K, rows, ms, gbps, gbps / copy_gbps));
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+}
+
+double measure_copy_gbps() {
+  const size_t bytes = (size_t)1 << 31;
+  DevBuf<char> src(bytes), dst(bytes);
+  cudaCheck(cudaMemset(src.ptr, 1, bytes));
+  cudaEvent_t a, b;
+  cudaCheck(cudaEventCreate(&a));
+  cudaCheck(cudaEventCreate(&b));
+  std::vector<float> times;
+  for (int it = 0; it < 13; ++it) {
+    cudaCheck(cudaEventRecord(a));
+    cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice));
+    cudaCheck(cudaEventRecord(b));
+    cudaCheck(cudaEventSynchronize(b));
+    float ms;
+    cudaCheck(cudaEventElapsedTime(&ms, a, b));
+    if (it >= 3) times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return 2.0 * bytes / (times[times.size() / 2] * 1e-3) / 1e9;  // read + write
+}
+
+}  // namespace
+
+void run_gemv_tests() {
+  Rng rng(91);
+  for (int rows : {1, 3, 16}) {
+    check_gemv<2048, floatX>("qkv", 3072, rows, false, rng);
+    check_gemv<1536, floatX>("qkv_bias", 2048, rows, true, rng);
+    check_gemv<5632, floatX>("down_odd_n", 1001, rows, false, rng);
+    check_gemv<2048, float>("lm_head_f32", 4099, rows, false, rng);
+  }
+  check_batch_invariance<4096, floatX>("o_proj", 512, rng);
+  check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
+}
+
+void run_gemv_benchmarks() {
+  const double copy = measure_copy_gbps();
+  info(fmt_str("bench copy bandwidth (read + write): %.0f GB/s", copy));
+  bench_gemv<4096, floatX>("qkv_8b", 6144, copy);
+  bench_gemv<4096, floatX>("o_8b", 4096, copy);
+  bench_gemv<4096, floatX>("gate_up_8b", 28672, copy);
+  bench_gemv<14336, floatX>("down_8b", 4096, copy);
+  bench_gemv<4096, float>("lm_head_8b", 128256, copy);
+  bench_gemv<2048, floatX>("gate_up_1b", 16384, copy);
+}

@@ -1,0 +1,45 @@
+// RUN: llc-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel))' | FileCheck %s
+// RUN: llc-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{max-batch=64}))' \
+// RUN:   | FileCheck %s --check-prefix=BIG-BATCH
+
+// Decode multiplies at most max-batch rows: every projection streams its weight in the GEMV.
+// CHECK-LABEL: func.func @decode
+// CHECK:         llama.linear {{.+}} {kernel = "gemv"}
+// CHECK:         llama.lm_head {{.+}} {kernel = "gemv"}
+// BIG-BATCH-LABEL: func.func @decode
+// BIG-BATCH:       llama.linear {{.+}} {kernel = "cublaslt"}
+// BIG-BATCH:       llama.lm_head {{.+}} {kernel = "cublaslt"}
+func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
+    attributes {llama.step = "decode"} {
+  %w = llama.weight "w" : tensor<64x64xbf16>
+  %y = llama.linear %x, %w : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %h = llama.weight "lm_head.weight" : tensor<100x64xbf16>
+  %l = llama.lm_head %y, %h, %rows : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+  return %l : tensor<?x100xf32>
+}
+
+// -----
+
+// Prefill multiplies thousands of rows: tensor-core GEMMs.
+// CHECK-LABEL: func.func @prefill
+// CHECK:         llama.linear {{.+}} {kernel = "cublaslt"}
+// CHECK:         llama.lm_head {{.+}} {kernel = "cublaslt"}
+func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
+    attributes {llama.step = "prefill"} {
+  %w = llama.weight "w" : tensor<64x64xbf16>
+  %y = llama.linear %x, %w : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %h = llama.weight "lm_head.weight" : tensor<100x64xbf16>
+  %l = llama.lm_head %y, %h, %rows : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+  return %l : tensor<?x100xf32>
+}
+
+// -----
+
+// expected-error @+1 {{cannot select a linear kernel: @unmarked needs llama.step = "prefill" or "decode"}}
+func.func @unmarked(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
+  %w = llama.weight "w" : tensor<64x64xbf16>
+  %y = llama.linear %x, %w : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
