@@ -13,6 +13,13 @@
 // device vector of ones that only grows, outside graph capture, and is never freed before the
 // runner (so captured graphs keep valid pointers).
 //
+// Row invariance: out[i, :] must not depend on m (a prompt prefilled alone and in a batch must
+// give bit-identical K/V and logits). cuBLASLt's heuristic picks different algorithms (tile shapes,
+// split-K) for different m, so the algorithm of a main product is chosen once per problem without
+// m: the heuristic is asked about kInvariantRows rows, split-K and reduction schemes are refused,
+// and the first remaining algorithm that cuBLASLt accepts for the call's real layouts is kept for
+// every m. Each output row is then reduced over k in the same order for any m.
+//
 // Invariant: a plan is keyed by everything its algorithm depends on (m, n, k, ldi, ldo, types,
 // bias, epilogue switch, and the pointer alignments the heuristic was told), so a cached plan is
 // always valid for the call that finds it.
@@ -104,6 +111,8 @@ struct GemmRunner::Impl {
   bool epilogue_enabled = true;
   bool last_bias_epilogue = false;
   std::unordered_map<Key, Plan, KeyHash> plans;
+  // The row-invariant algorithm of each problem, keyed with m = 0 (see the file comment).
+  std::unordered_map<Key, cublasLtMatmulAlgo_t, KeyHash> invariant_algos;
   // Ones for the bias fallback, per input dtype; earlier (smaller) vectors stay alive for graphs.
   std::vector<DeviceBuffer> ones_buffers;
   const void* ones[2] = {nullptr, nullptr};
@@ -111,7 +120,54 @@ struct GemmRunner::Impl {
 
   // Builds op for `s`, or returns nullptr if the heuristic has no algorithm (NOT_SUPPORTED / none),
   // or, when `optional` (a try of the bias epilogue), if cuBLASLt rejects the request at all.
-  std::unique_ptr<MatmulOp> make_op(const OpShape& s, const std::string& context, bool optional = false) {
+  // An algorithm for `op` that computes each output row the same way for any m, chosen for
+  // `shape` with kInvariantRows rows and cached under `algo_key`; false if none fits.
+  bool invariant_algo(MatmulOp& op, OpShape shape, cublasLtMatmulPreference_t pref, const Key& algo_key,
+                      const std::string& context) {
+    auto cached = invariant_algos.find(algo_key);
+    cublasLtMatmulHeuristicResult_t check{};
+    if (cached != invariant_algos.end()) {
+      op.algo = cached->second;
+      return cublasLtMatmulAlgoCheck(handle, op.desc, op.a, op.b, op.d, op.d, &op.algo, &check) ==
+             CUBLAS_STATUS_SUCCESS;
+    }
+    constexpr uint64_t kInvariantRows = 4096;
+    shape.b_cols = shape.d_cols = kInvariantRows;
+    shape.ldb = std::max<int64_t>(shape.ldb, 1);
+    cublasLtMatrixLayout_t b = nullptr, d = nullptr;
+    check_lt(cublasLtMatrixLayoutCreate(&b, shape.ab_type, shape.b_rows, shape.b_cols, shape.ldb),
+             "cublasLtMatrixLayoutCreate(B, invariant)", context);
+    check_lt(cublasLtMatrixLayoutCreate(&d, shape.d_type, shape.d_rows, shape.d_cols, shape.ldd),
+             "cublasLtMatrixLayoutCreate(D, invariant)", context);
+    constexpr int kCandidates = 16;
+    cublasLtMatmulHeuristicResult_t results[kCandidates] = {};
+    int found = 0;
+    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle, op.desc, op.a, b, d, d, pref, kCandidates,
+                                                       results, &found);
+    cublasLtMatrixLayoutDestroy(d);
+    cublasLtMatrixLayoutDestroy(b);
+    if (st != CUBLAS_STATUS_SUCCESS) return false;
+    for (int i = 0; i < found; ++i) {
+      int32_t split_k = 1;
+      uint32_t reduction = 0;
+      size_t written = 0;
+      cublasLtMatmulAlgoConfigGetAttribute(&results[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &split_k,
+                                           sizeof(split_k), &written);
+      cublasLtMatmulAlgoConfigGetAttribute(&results[i].algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME,
+                                           &reduction, sizeof(reduction), &written);
+      if (split_k > 1 || reduction != CUBLASLT_REDUCTION_SCHEME_NONE) continue;
+      if (cublasLtMatmulAlgoCheck(handle, op.desc, op.a, op.b, op.d, op.d, &results[i].algo, &check) !=
+          CUBLAS_STATUS_SUCCESS)
+        continue;
+      op.algo = results[i].algo;
+      invariant_algos.emplace(algo_key, op.algo);
+      return true;
+    }
+    return false;
+  }
+
+  std::unique_ptr<MatmulOp> make_op(const OpShape& s, const std::string& context, bool optional = false,
+                                    const Key* algo_key = nullptr) {
     auto op = std::make_unique<MatmulOp>();
     check_lt(cublasLtMatmulDescCreate(&op->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
              "cublasLtMatmulDescCreate", context);
@@ -151,6 +207,10 @@ struct GemmRunner::Impl {
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
     for (int i = 0; i < 4 && st == CUBLAS_STATUS_SUCCESS; ++i)
       st = cublasLtMatmulPreferenceSetAttribute(pref, align_attrs[i], &aligns[i], sizeof(aligns[i]));
+    if (st == CUBLAS_STATUS_SUCCESS && algo_key && invariant_algo(*op, s, pref, *algo_key, context)) {
+      cublasLtMatmulPreferenceDestroy(pref);
+      return op;
+    }
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
     if (st == CUBLAS_STATUS_SUCCESS)
@@ -246,13 +306,16 @@ void GemmRunner::linear(void* out, int ldo, DType out_type, const void* in, int 
               k, ldi, ldo, cuda_type(in_type), cuda_type(out_type), nullptr,
               key.align_w, key.align_in, key.align_out};
     Plan plan;
+    Key algo_key = key;
+    algo_key.m = 0;
     if (bias && im.epilogue_enabled) {
       s.bias = bias;
-      plan.main = im.make_op(s, context, /*optional=*/true);
+      plan.main = im.make_op(s, context, /*optional=*/true, &algo_key);
       s.bias = nullptr;
     }
     if (!plan.main) {
-      plan.main = im.make_op(s, context);
+      algo_key.bias = 0;  // the main product runs without the epilogue: a different problem
+      plan.main = im.make_op(s, context, /*optional=*/false, &algo_key);
       if (!plan.main)
         throw std::runtime_error("GemmRunner: cuBLASLt has no algorithm for " + context);
       if (bias) {

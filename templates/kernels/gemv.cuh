@@ -7,7 +7,8 @@ out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 a
 
 Thread mapping: a block of 4 warps; each warp owns ROWS_PER_WARP = 2 consecutive weight rows and
 walks K in 16-byte chunks, lane l taking chunks l, l + 32, l + 64, ... (coalesced 512-byte warp
-reads of each weight row, streamed past L1, several loads in flight per lane). Each lane keeps
+reads of each weight row, streamed past L1). K is walked in segments of 8 chunks per lane whose
+16 weight loads are issued back to back, so 256 bytes per lane are in flight. Each lane keeps
 MAX_ROWS x ROWS_PER_WARP fp32 partial sums; x chunks are re-read per row pair from L1/L2 (x is
 n_rows x K, tiny next to w). A fixed xor butterfly then reduces the 32 lanes.
 
@@ -23,7 +24,39 @@ guarantee rests on this; cuBLASLt picks different algorithms per batch size and 
 namespace gemv {
 constexpr int WARPS = 4;          // warps per block
 constexpr int ROWS_PER_WARP = 2;  // weight rows per warp (x chunks are reused across them)
-constexpr int UNROLL = 4;         // K chunks per lane in flight
+constexpr int SEGMENT = 8;        // 16-byte weight chunks per lane loaded back to back per row
+
+// One segment of N_CHUNKS chunks per lane: first every weight load of the segment (no branch in
+// between, so they are all in flight at once), then the multiply-adds against x.
+template <int N_CHUNKS, int K, int MAX_ROWS>
+__device__ __forceinline__ void accumulate_segment(float (&acc)[ROWS_PER_WARP][MAX_ROWS],
+                                                   const floatX* __restrict__ x, int ld_x,
+                                                   const floatX* const (&wrow)[ROWS_PER_WARP],
+                                                   int first_chunk, int lane, int n_rows) {
+  x128 wv[ROWS_PER_WARP][N_CHUNKS];
+#pragma unroll
+  for (int s = 0; s < N_CHUNKS; ++s)
+#pragma unroll
+    for (int r = 0; r < ROWS_PER_WARP; ++r)
+      wv[r][s] = load128cs(wrow[r] + (size_t)(first_chunk + s * 32 + lane) * 8);
+#pragma unroll
+  for (int s = 0; s < N_CHUNKS; ++s) {
+    const int c = first_chunk + s * 32 + lane;
+#pragma unroll
+    for (int m = 0; m < MAX_ROWS; ++m) {
+      if (m < n_rows) {
+        const x128 xv = load128(x + (size_t)m * ld_x + (size_t)c * 8);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          const float xf = to_float(xv.v[e]);
+#pragma unroll
+          for (int r = 0; r < ROWS_PER_WARP; ++r)
+            acc[r][m] = fmaf(to_float(wv[r][s].v[e]), xf, acc[r][m]);
+        }
+      }
+    }
+  }
+}
 }  // namespace gemv
 
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
@@ -33,11 +66,16 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
   using namespace gemv;
-  constexpr int CHUNKS = K / 8;                 // 16-byte chunks per weight row
-  constexpr int ITERS = CEIL_DIV(CHUNKS, 32);   // chunks per lane
+  constexpr int CHUNKS_PER_LANE = K / 256;  // K / 8 chunks per row, over 32 lanes
+  constexpr int FULL = CHUNKS_PER_LANE / SEGMENT, TAIL = CHUNKS_PER_LANE % SEGMENT;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n0 = (blockIdx.x * WARPS + warp) * ROWS_PER_WARP;
   if (n0 >= N) return;
+
+  const floatX* wrow[ROWS_PER_WARP];
+#pragma unroll
+  for (int r = 0; r < ROWS_PER_WARP; ++r)  // a row past N (odd N) re-reads row N-1, never stored
+    wrow[r] = w + (size_t)min(n0 + r, N - 1) * K;
 
   float acc[ROWS_PER_WARP][MAX_ROWS];
 #pragma unroll
@@ -45,32 +83,11 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 #pragma unroll
     for (int m = 0; m < MAX_ROWS; ++m) acc[r][m] = 0.0f;
 
-#pragma unroll UNROLL
-  for (int i = 0; i < ITERS; ++i) {
-    const int c = lane + 32 * i;
-    if (CHUNKS % 32 != 0 && c >= CHUNKS) break;
-    float wf[ROWS_PER_WARP][8];
-#pragma unroll
-    for (int r = 0; r < ROWS_PER_WARP; ++r) {
-      // A row past N (odd N) reads row N-1 again; its sums are never stored.
-      const int n = min(n0 + r, N - 1);
-      const x128 wv = load128cs(w + (size_t)n * K + (size_t)c * 8);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) wf[r][e] = to_float(wv.v[e]);
-    }
-#pragma unroll
-    for (int m = 0; m < MAX_ROWS; ++m) {
-      if (m < n_rows) {
-        const x128 xv = load128(x + (size_t)m * ld_x + (size_t)c * 8);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-          const float xf = to_float(xv.v[e]);
-#pragma unroll
-          for (int r = 0; r < ROWS_PER_WARP; ++r) acc[r][m] = fmaf(wf[r][e], xf, acc[r][m]);
-        }
-      }
-    }
-  }
+#pragma unroll 1
+  for (int seg = 0; seg < FULL; ++seg)
+    accumulate_segment<SEGMENT, K, MAX_ROWS>(acc, x, ld_x, wrow, seg * SEGMENT * 32, lane, n_rows);
+  if constexpr (TAIL > 0)
+    accumulate_segment<TAIL, K, MAX_ROWS>(acc, x, ld_x, wrow, FULL * SEGMENT * 32, lane, n_rows);
 
 #pragma unroll
   for (int r = 0; r < ROWS_PER_WARP; ++r) {
@@ -92,7 +109,7 @@ template <int K, int MAX_ROWS, typename OutT>
 void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                   int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
                   int n_rows, int N, cudaStream_t stream) {
-  static_assert(K % 8 == 0, "gemv_forward: K must be a multiple of 8");
+  static_assert(K % 256 == 0, "gemv_forward: K must be a multiple of 256 (32 lanes x 8 elements)");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 32, "gemv_forward: MAX_ROWS in [1, 32]");
   if (n_rows <= 0 || N <= 0) return;
   launch_check(n_rows <= MAX_ROWS, "gemv_forward", "n_rows must be <= MAX_ROWS", n_rows);

@@ -10,6 +10,7 @@
 // fp32 unit roundoffs of the magnitude being summed for the fp32 accumulation (blocked / split-K
 // orders differ from ours). A wrong layout, a missing bias or a wrong ld gives errors of order |ref|.
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <random>
 
@@ -314,6 +315,38 @@ void check_bad_arguments(CheckTable& table, llc::GemmRunner& g) {
   expect("fp16 in, bf16 out", "output dtype", [&] { g.linear(p, 8, DType::bf16, p, 8, p, nullptr, DType::fp16, 2, 8, 8, nullptr); });
 }
 
+// Row invariance: the rows of an m-row product are bit-identical to the same rows computed in a
+// product of fewer rows (a prompt prefilled alone or in a batch gives the same K/V and logits).
+void check_row_invariance(CheckTable& table, llc::GemmRunner& g, const Family& f, cudaStream_t s) {
+  std::string name = "row invariance of " + f.label + " n=" + std::to_string(f.n) + " k=" +
+                     std::to_string(f.k) + " m=" + std::to_string(f.ms.back()) + " vs smaller m";
+  try {
+    Operands o;
+    make_operands(f, o, 7);
+    const size_t row_bytes = size_t(o.ldo) * out_elem(f.out);
+    cuda_ok(cudaMemset(o.d_out, 0xff, o.out_bytes), "cudaMemset");
+    run_linear(g, f, o, f.ms.back(), s);
+    cuda_ok(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    const std::vector<uint8_t> full = download(o);
+    std::string err;
+    for (int m : f.ms) {
+      if (m == f.ms.back()) continue;
+      cuda_ok(cudaMemset(o.d_out, 0xff, o.out_bytes), "cudaMemset");
+      run_linear(g, f, o, m, s);
+      cuda_ok(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+      const std::vector<uint8_t> part = download(o);
+      for (int r = 0; r < m && err.empty(); ++r)
+        if (memcmp(part.data() + f.out_offset * out_elem(f.out) + r * row_bytes,
+                   full.data() + f.out_offset * out_elem(f.out) + r * row_bytes, f.n * out_elem(f.out)) != 0)
+          err = "row " + std::to_string(r) + " of the m=" + std::to_string(m) + " product differs from m=" +
+                std::to_string(f.ms.back());
+    }
+    table.add(name, err.empty(), err.empty() ? "bit-identical" : err);
+  } catch (const std::exception& e) {
+    table.add(name, false, std::string("exception: ") + e.what());
+  }
+}
+
 }  // namespace
 
 void run_gemm_checks(CheckTable& table) {
@@ -345,6 +378,15 @@ void run_gemm_checks(CheckTable& table) {
   check_graph_replay(table, g, {"square", DType::bf16, DType::bf16, 4096, 4096, false, false, 0, 0, 0, 0, {8}}, 8, s);
   check_graph_replay(table, g, {"qkv+bias", DType::bf16, DType::bf16, 2560, 2048, true, false, 0, 0, 0, 0, {8}}, 8, s);
   check_graph_replay(table, g, {"qkv+bias", DType::bf16, DType::bf16, 2560, 2048, true, true, 0, 0, 0, 0, {8}}, 8, s);
+  // Prefill shapes of Llama-3.1-8B (QKV, down) and Qwen2 (QKV with bias), and the tied logits.
+  const std::vector<int> prefill_ms = {1, 5, 12, 45, 300, 2048};
+  for (const Family& f : std::vector<Family>{
+           {"qkv_8b", DType::bf16, DType::bf16, 6144, 4096, false, false, 0, 0, 0, 0, prefill_ms},
+           {"down_8b", DType::bf16, DType::bf16, 4096, 14336, false, false, 0, 0, 0, 0, prefill_ms},
+           {"qkv+bias_qwen2", DType::bf16, DType::bf16, 2048, 1536, true, false, 0, 0, 0, 0, prefill_ms},
+           {"logits_1b", DType::bf16, DType::fp32, 128256, 2048, false, false, 0, 0, 0, 0, {1, 2, 4, 16}},
+       })
+    check_row_invariance(table, g, f, s);
   check_capture_growth_error(table, g, s);
   check_bad_arguments(table, g);
   cudaStreamDestroy(s);
