@@ -42,6 +42,18 @@ LogicalResult verifyWeight(Operation *op, Value weight, int64_t rank, Type activ
                              << " differs from the activations' " << activationType;
   return success();
 }
+
+/// The weight and eps of an rmsnorm or add_rmsnorm over rows of `input`.
+LogicalResult verifyNorm(Operation *op, Value input, Value weight, APFloat eps) {
+  if (failed(verifyWeight(op, weight, 1, elementTypeOf(input), "weight")))
+    return failure();
+  if (shapeOf(weight)[0] != features(input))
+    return op->emitOpError() << "weight has " << shapeOf(weight)[0] << " elements but rows have "
+                             << features(input);
+  if (!(eps.convertToFloat() > 0.0f))
+    return op->emitOpError() << "eps must be positive";
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -155,14 +167,7 @@ LogicalResult RMSNormOp::verify() {
   if (getInput().getType() != getResult().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " differs from input type " << getInput().getType();
-  if (failed(verifyWeight(*this, getWeight(), 1, elementTypeOf(getInput()), "weight")))
-    return failure();
-  if (shapeOf(getWeight())[0] != features(getInput()))
-    return emitOpError() << "weight has " << shapeOf(getWeight())[0] << " elements but rows have "
-                         << features(getInput());
-  if (!(getEps().convertToFloat() > 0.0f))
-    return emitOpError() << "eps must be positive";
-  return success();
+  return verifyNorm(*this, getInput(), getWeight(), getEps());
 }
 
 LogicalResult AddRMSNormOp::verify() {
@@ -172,14 +177,7 @@ LogicalResult AddRMSNormOp::verify() {
     return emitOpError() << "input, residual, sum and normed must share one type, found "
                          << type << ", " << getResidual().getType() << ", "
                          << getSum().getType() << ", " << getNormed().getType();
-  if (failed(verifyWeight(*this, getWeight(), 1, elementTypeOf(getInput()), "weight")))
-    return failure();
-  if (shapeOf(getWeight())[0] != features(getInput()))
-    return emitOpError() << "weight has " << shapeOf(getWeight())[0] << " elements but rows have "
-                         << features(getInput());
-  if (!(getEps().convertToFloat() > 0.0f))
-    return emitOpError() << "eps must be positive";
-  return success();
+  return verifyNorm(*this, getInput(), getWeight(), getEps());
 }
 
 LogicalResult LinearOp::verify() {

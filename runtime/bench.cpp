@@ -9,7 +9,7 @@
 
 #include "runtime/bench_report.h"
 #include "runtime/cuda_check.h"
-#include "runtime/cuda_memory.h"
+#include "runtime/device_buffer.h"
 #include "runtime/engine.h"
 #include "runtime/kv_sizing.h"
 #include "runtime/metrics.h"
@@ -68,8 +68,8 @@ std::vector<SequenceSpec> make_specs(const CliOptions& o, const ModelSpec& spec,
 
 double measure_copy_bandwidth(int device, size_t bytes, int reps) {
   LLC_CUDA(cudaSetDevice(device));
-  DeviceMemory src(bytes, "the copy-bandwidth source buffer");
-  DeviceMemory dst(bytes, "the copy-bandwidth destination buffer");
+  DeviceBuffer src(bytes, "the copy-bandwidth source buffer");
+  DeviceBuffer dst(bytes, "the copy-bandwidth destination buffer");
   cudaStream_t stream = nullptr;
   cudaEvent_t a = nullptr, b = nullptr;
   LLC_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -117,14 +117,9 @@ int run_bench(const ModelProgram& program, const CliOptions& o) {
                      std::to_string(spec.max_batch));
 
   const double copy_gbps = measure_copy_bandwidth(o.device, size_t(1) << 30, 10);
-  EngineConfig ec;
-  ec.weights_dir = o.weights_dir;
-  ec.random_weights = o.random_weights;
-  ec.seed = o.seed;
-  ec.device = o.device;
-  ec.kv_cache_fraction = o.kv_cache_fraction;
-  ec.kv_tokens = o.kv_tokens;
-  ec.capture_graphs = true;
+  EngineConfig ec = engine_config(o);
+  ec.capture_graphs = true;  // each batch is timed both with the graphs and without
+  ec.all_logits = false;
   Engine engine(program, ec);
   const EngineInfo& info = engine.info();
 

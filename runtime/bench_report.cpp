@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "runtime/kv_sizing.h"
+#include "runtime/metrics.h"
 
 namespace llc {
 
@@ -33,8 +34,6 @@ bool is_embedding(const WeightSpec& w) {
 bool is_lm_head(const WeightSpec& w) {
   return w.n_sources == 1 && w.sources[0].name && ends_with(w.sources[0].name, "lm_head.weight");
 }
-
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 }  // namespace
 
@@ -111,16 +110,16 @@ nlohmann::json bench_row_json(const BenchRow& r) {
   j["batch"] = r.batch;
   j["prompt_tokens"] = r.prompt_tokens;
   j["generated_tokens"] = r.generated_tokens;
-  j["ttft_ms"] = num(r.ttft_ms);
-  j["tpot_ms"] = num(r.tpot_ms);
-  j["decode_tokens_per_s"] = num(r.decode_tokens_per_s);
-  j["e2e_tokens_per_s"] = num(r.e2e_tokens_per_s);
-  j["decode_step_ms_graph"] = num(r.step_ms_graph);
-  j["decode_step_ms_no_graph"] = num(r.step_ms_nograph);
-  j["mean_decode_context"] = num(r.mean_context);
-  j["decode_step_bytes"] = num(r.step_bytes);
-  j["bandwidth_GBps"] = num(r.bandwidth_gbps);
-  j["bandwidth_fraction_of_copy"] = num(r.copy_ratio);
+  j["ttft_ms"] = json_number(r.ttft_ms);
+  j["tpot_ms"] = json_number(r.tpot_ms);
+  j["decode_tokens_per_s"] = json_number(r.decode_tokens_per_s);
+  j["e2e_tokens_per_s"] = json_number(r.e2e_tokens_per_s);
+  j["decode_step_ms_graph"] = json_number(r.step_ms_graph);
+  j["decode_step_ms_no_graph"] = json_number(r.step_ms_nograph);
+  j["mean_decode_context"] = json_number(r.mean_context);
+  j["decode_step_bytes"] = json_number(r.step_bytes);
+  j["bandwidth_GBps"] = json_number(r.bandwidth_gbps);
+  j["bandwidth_fraction_of_copy"] = json_number(r.copy_ratio);
   return j;
 }
 

@@ -12,6 +12,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/engine.h"
+
 namespace llc {
 
 std::vector<int64_t> parse_int_list(std::string_view text, const std::string& what) {
@@ -275,6 +277,19 @@ CliResult parse_cli(int argc, const char* const* argv) {
     o.ignore_eos = true;
   }
   return result;
+}
+
+EngineConfig engine_config(const CliOptions& o) {
+  EngineConfig ec;
+  ec.weights_dir = o.weights_dir;
+  ec.random_weights = o.random_weights;
+  ec.seed = o.seed;
+  ec.device = o.device;
+  ec.kv_cache_fraction = o.kv_cache_fraction;
+  ec.kv_tokens = o.kv_tokens;
+  ec.capture_graphs = o.cuda_graph;
+  ec.all_logits = o.all_logits;
+  return ec;
 }
 
 }  // namespace llc

@@ -4,6 +4,7 @@
 // (ranges, combinations of flags); checks against the compiled model (context length, vocab)
 // happen in prompts.cpp once the prompts are tokenised. Invalid input throws CliError with a
 // message naming the flag and the value, which program_main prints as one `error: ...` line.
+// engine_config() turns the options into the engine's settings (generation and --bench).
 // Nothing here touches the GPU or the filesystem.
 #pragma once
 
@@ -14,6 +15,8 @@
 #include <vector>
 
 namespace llc {
+
+struct EngineConfig;  // engine.h
 
 class CliError : public std::runtime_error {
  public:
@@ -79,6 +82,10 @@ struct CliResult {
 
 // Throws CliError on unknown flags, bad values and invalid combinations.
 CliResult parse_cli(int argc, const char* const* argv);
+
+// The engine the options ask for: weights (or random weights and their seed), device, KV pool
+// size, CUDA graphs, all-logits.
+EngineConfig engine_config(const CliOptions& options);
 
 // "1,2, 3" or "1 2 3" -> {1, 2, 3}. Throws CliError naming `what` and the bad item. Empty input
 // gives an empty list (callers decide whether that is an error).

@@ -2,9 +2,14 @@
 //
 // LLC_CUDA(call) runs `call` and, unless it returned cudaSuccess, throws CudaError whose
 // message names the call as written, the CUDA error name and string, and file:line, e.g.
-//   cudaMalloc(&k, bytes) failed: cudaErrorMemoryAllocation (out of memory) at engine_setup.cpp:88
-// program_main turns it into one `error: ...` line. Kernel templates use their own cudaCheck
-// (templates/kernels/common.cuh), which exits instead: they never throw across device code.
+//   cudaStreamSynchronize(stream.s) failed: cudaErrorIllegalAddress (an illegal memory access
+//   was encountered) at engine_setup.cpp:69
+// LLC_CUDA_LAUNCH(what) checks cudaGetLastError() right after a kernel launch the same way,
+// naming `what` (e.g. "program.convert (weight dtype conversion kernel)") instead of the call.
+// These are the runtime's one check of CUDA runtime calls (device_buffer.h's failed allocations
+// throw CudaError too); program_main turns the exception into one `error: ...` line. Kernel
+// templates use their own cudaCheck (templates/kernels/common.cuh), which exits instead: they
+// never throw across device code.
 #pragma once
 
 #include <stdexcept>
@@ -24,14 +29,19 @@ class CudaError : public std::runtime_error {
   cudaError_t code_;
 };
 
+// "cudaErrorMemoryAllocation (out of memory)": the error's name and description.
+inline std::string cuda_error_text(cudaError_t err) {
+  return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
+}
+
 inline void cuda_check(cudaError_t err, const char* call, const char* file, int line) {
   if (err == cudaSuccess) return;
   cudaGetLastError();  // clear a non-sticky error so later calls do not report it again
   const char* base = file;
   for (const char* p = file; *p; ++p)
     if (*p == '/') base = p + 1;
-  throw CudaError(err, std::string(call) + " failed: " + cudaGetErrorName(err) + " (" +
-                           cudaGetErrorString(err) + ") at " + base + ":" + std::to_string(line));
+  throw CudaError(err, std::string(call) + " failed: " + cuda_error_text(err) + " at " + base + ":" +
+                           std::to_string(line));
 }
 
 // True for the errors a machine without a usable GPU reports on its first CUDA call.
@@ -42,3 +52,4 @@ inline bool is_no_gpu_error(cudaError_t err) {
 }  // namespace llc
 
 #define LLC_CUDA(call) ::llc::cuda_check((call), #call, __FILE__, __LINE__)
+#define LLC_CUDA_LAUNCH(what) ::llc::cuda_check(cudaGetLastError(), (what), __FILE__, __LINE__)

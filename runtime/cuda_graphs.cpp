@@ -40,9 +40,8 @@ void DecodeGraphs::capture(int bucket, cudaStream_t stream,
   if (err != cudaSuccess) {
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();
-    throw CudaError(err, where + "cudaStreamEndCapture failed: " + cudaGetErrorName(err) + " (" +
-                             cudaGetErrorString(err) +
-                             "); a call in program.decode/sample is not capturable (a "
+    throw CudaError(err, where + "cudaStreamEndCapture failed: " + cuda_error_text(err) +
+                             "; a call in program.decode/sample is not capturable (a "
                              "synchronisation, an allocation or a host read?)");
   }
   cudaGraphExec_t exec = nullptr;
@@ -50,8 +49,7 @@ void DecodeGraphs::capture(int bucket, cudaStream_t stream,
   if (err != cudaSuccess) {
     cudaGraphDestroy(graph);
     cudaGetLastError();
-    throw CudaError(err, where + "cudaGraphInstantiate failed: " + cudaGetErrorName(err) + " (" +
-                             cudaGetErrorString(err) + ")");
+    throw CudaError(err, where + "cudaGraphInstantiate failed: " + cuda_error_text(err));
   }
   entries_.push_back({bucket, graph, exec});
   LLC_CUDA(cudaGraphUpload(exec, stream));

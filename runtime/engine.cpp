@@ -53,7 +53,7 @@ void Engine::Impl::enqueue_decode(int bucket, cudaStream_t s) {
   program.sample(sa, s);
 }
 
-void Engine::Impl::upload(const DeviceMemory& block, const PinnedMemory& staging, size_t bytes) {
+void Engine::Impl::upload(const DeviceBuffer& block, const PinnedBuffer& staging, size_t bytes) {
   LLC_CUDA(cudaMemcpyAsync(block.get(), staging.get(), bytes, cudaMemcpyHostToDevice, stream.s));
 }
 

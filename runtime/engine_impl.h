@@ -11,7 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "runtime/cuda_graphs.h"
-#include "runtime/cuda_memory.h"
+#include "runtime/device_buffer.h"
 #include "runtime/engine.h"
 #include "runtime/gemm.h"
 #include "runtime/step_metadata.h"
@@ -48,7 +48,7 @@ struct Engine::Impl {
   ForwardArgs forward_args(const StepMetadata& meta, int n_tokens, int n_seqs, int max_q_len,
                            int n_logit_rows) const;
   void enqueue_decode(int bucket, cudaStream_t stream);  // decode + sample, decode block
-  void upload(const DeviceMemory& block, const PinnedMemory& staging, size_t bytes);
+  void upload(const DeviceBuffer& block, const PinnedBuffer& staging, size_t bytes);
   const int32_t* run_prefill(const StepPlan& plan, const Scheduler& sched, const RunOptions& o,
                              StepRecord& rec);
   const int32_t* run_decode(const StepPlan& plan, const Scheduler& sched, const RunOptions& o,
@@ -65,22 +65,22 @@ struct Engine::Impl {
   StreamHandle stream;
   EventHandle ev_start, ev_end;
   DeviceWeights weights;
-  DeviceMemory arena;
+  DeviceBuffer arena;
   std::unique_ptr<GemmRunner> gemm;
 
   int64_t logit_rows_cap = 0;
-  DeviceMemory logits;      // [logit_rows_cap][vocab] f32, shared by prefill and decode
+  DeviceBuffer logits;      // [logit_rows_cap][vocab] f32, shared by prefill and decode
   MetadataLayout prefill_layout, decode_layout;
-  DeviceMemory prefill_block, decode_block;
-  PinnedMemory prefill_staging, decode_staging;
-  DeviceMemory slot_table;  // [(max_batch + 1)][max_context] i32, zeroed once
-  DeviceMemory out_tokens;  // [max(prefill tokens, max_batch)] i32
-  PinnedMemory host_tokens; // same
+  DeviceBuffer prefill_block, decode_block;
+  PinnedBuffer prefill_staging, decode_staging;
+  DeviceBuffer slot_table;  // [(max_batch + 1)][max_context] i32, zeroed once
+  DeviceBuffer out_tokens;  // [max(prefill tokens, max_batch)] i32
+  PinnedBuffer host_tokens; // same
   StepMetadata prefill_meta{}, decode_meta{};
   SamplingRow* prefill_rows = nullptr;  // device, inside prefill_block
   SamplingRow* decode_rows = nullptr;   // device, inside decode_block
 
-  DeviceMemory k_cache, v_cache;  // [n_layers][n_slots][n_kv_heads][head_dim] each
+  DeviceBuffer k_cache, v_cache;  // [n_layers][n_slots][n_kv_heads][head_dim] each
   int64_t n_slots = 0;            // including the pad slot 0
 
   DecodeGraphs graphs;  // last: destroyed first

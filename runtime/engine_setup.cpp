@@ -48,7 +48,7 @@ void Engine::Impl::select_device() {
   cudaError_t err = cudaSetDevice(config.device);
   if (err != cudaSuccess) {
     cudaGetLastError();
-    std::string why = std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
+    const std::string why = cuda_error_text(err);
     if (is_no_gpu_error(err))
       throw CudaError(err, "no usable CUDA GPU: cudaSetDevice(" + std::to_string(config.device) +
                                ") failed: " + why);

@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/cuda_check.h"
 #include "runtime/device_buffer.h"
 
 namespace llc {
@@ -237,7 +238,7 @@ struct GemmRunner::Impl {
     const int t = type == DType::bf16 ? 0 : 1;
     if (ones_len[t] >= m) return ones[t];
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-    check_cuda(cudaStreamIsCapturing(stream, &capture), "cudaStreamIsCapturing");
+    LLC_CUDA(cudaStreamIsCapturing(stream, &capture));
     if (capture != cudaStreamCaptureStatusNone)
       throw std::runtime_error("GemmRunner: the bias fallback for " + context +
                                " needs a longer ones vector, which cannot be allocated during CUDA-graph "
@@ -245,8 +246,8 @@ struct GemmRunner::Impl {
     int64_t len = std::max<int64_t>({int64_t(m), 2 * ones_len[t], int64_t(4096)});
     const uint16_t one = type == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0 in bf16 / fp16
     std::vector<uint16_t> host(static_cast<size_t>(len), one);
-    DeviceBuffer buf(host.size() * sizeof(uint16_t));
-    check_cuda(cudaMemcpy(buf.get(), host.data(), buf.bytes(), cudaMemcpyHostToDevice), "cudaMemcpy");
+    DeviceBuffer buf(host.size() * sizeof(uint16_t), "the GEMM bias-fallback ones vector");
+    LLC_CUDA(cudaMemcpy(buf.get(), host.data(), buf.bytes(), cudaMemcpyHostToDevice));
     ones[t] = buf.get();
     ones_len[t] = len;
     ones_buffers.push_back(std::move(buf));
@@ -257,7 +258,7 @@ struct GemmRunner::Impl {
 GemmRunner::GemmRunner(size_t workspace_bytes) : impl_(std::make_unique<Impl>()) {
   check_lt(cublasLtCreate(&impl_->handle), "cublasLtCreate", "");
   try {
-    impl_->workspace = DeviceBuffer(workspace_bytes);
+    impl_->workspace.allocate(workspace_bytes, "the cuBLASLt workspace");
   } catch (...) {
     cublasLtDestroy(impl_->handle);
     throw;

@@ -20,7 +20,18 @@ std::string fmt_num(double v, const char* f) {
   return buf;
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+// Mean and max of the values that are not NaN (NaN when there are none).
+struct NonNanStats {
+  double sum = 0, max = kNaN;
+  int64_t n = 0;
+  void add(double v) {
+    if (std::isnan(v)) return;
+    sum += v;
+    ++n;
+    max = std::isnan(max) ? v : std::max(max, v);
+  }
+  double mean() const { return mean_or_nan(sum, n); }
+};
 }  // namespace
 
 double median(std::vector<double> v) {
@@ -29,6 +40,8 @@ double median(std::vector<double> v) {
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 double sequence_ttft_ms(const SequenceRun& s) {
   if (s.generated.empty()) return kNaN;
@@ -44,27 +57,17 @@ Metrics compute_metrics(const RunResult& run, const std::vector<int>& prompt_len
   Metrics m;
   m.n_seqs = static_cast<int>(run.seqs.size());
   m.wall_s = run.wall_s;
-  double ttft_sum = 0, tpot_sum = 0;
-  int64_t n_ttft = 0, n_tpot = 0;
-  m.ttft_ms_max = kNaN;
+  NonNanStats ttft, tpot;
   for (size_t i = 0; i < run.seqs.size(); ++i) {
     const SequenceRun& s = run.seqs[i];
     if (i < prompt_lens.size()) m.prompt_tokens += prompt_lens[i];
     m.generated_tokens += static_cast<int64_t>(s.generated.size());
-    const double ttft = sequence_ttft_ms(s);
-    if (!std::isnan(ttft)) {
-      ttft_sum += ttft;
-      ++n_ttft;
-      m.ttft_ms_max = std::isnan(m.ttft_ms_max) ? ttft : std::max(m.ttft_ms_max, ttft);
-    }
-    const double tpot = sequence_tpot_ms(s);
-    if (!std::isnan(tpot)) {
-      tpot_sum += tpot;
-      ++n_tpot;
-    }
+    ttft.add(sequence_ttft_ms(s));
+    tpot.add(sequence_tpot_ms(s));
   }
-  m.ttft_ms_mean = mean_or_nan(ttft_sum, n_ttft);
-  m.tpot_ms_mean = mean_or_nan(tpot_sum, n_tpot);
+  m.ttft_ms_mean = ttft.mean();
+  m.ttft_ms_max = ttft.max;
+  m.tpot_ms_mean = tpot.mean();
   m.tokens_per_s = run.wall_s > 0 ? static_cast<double>(m.generated_tokens) / run.wall_s : kNaN;
 
   std::vector<double> gpu_ms, host_ms;
@@ -102,18 +105,18 @@ nlohmann::json metrics_json(const Metrics& m) {
   j["sequences"] = m.n_seqs;
   j["prompt_tokens"] = m.prompt_tokens;
   j["generated_tokens"] = m.generated_tokens;
-  j["wall_s"] = num(m.wall_s);
-  j["ttft_ms_mean"] = num(m.ttft_ms_mean);
-  j["ttft_ms_max"] = num(m.ttft_ms_max);
-  j["tpot_ms_mean"] = num(m.tpot_ms_mean);
-  j["tokens_per_s"] = num(m.tokens_per_s);
-  j["decode_tokens_per_s"] = num(m.decode_tokens_per_s);
+  j["wall_s"] = json_number(m.wall_s);
+  j["ttft_ms_mean"] = json_number(m.ttft_ms_mean);
+  j["ttft_ms_max"] = json_number(m.ttft_ms_max);
+  j["tpot_ms_mean"] = json_number(m.tpot_ms_mean);
+  j["tokens_per_s"] = json_number(m.tokens_per_s);
+  j["decode_tokens_per_s"] = json_number(m.decode_tokens_per_s);
   j["prefill_steps"] = m.prefill_steps;
   j["decode_steps"] = m.decode_steps;
-  j["prefill_gpu_ms_total"] = num(m.prefill_gpu_ms_total);
-  j["decode_step_ms_median"] = num(m.decode_step_ms_median);
-  j["decode_step_host_ms_median"] = num(m.decode_step_host_ms_median);
-  j["mean_decode_context"] = num(m.mean_decode_context);
+  j["prefill_gpu_ms_total"] = json_number(m.prefill_gpu_ms_total);
+  j["decode_step_ms_median"] = json_number(m.decode_step_ms_median);
+  j["decode_step_host_ms_median"] = json_number(m.decode_step_host_ms_median);
+  j["mean_decode_context"] = json_number(m.mean_decode_context);
   return j;
 }
 

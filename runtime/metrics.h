@@ -8,7 +8,7 @@
 //   decode step ms      = median of the decode steps' GPU time (cudaEvents around the replay or
 //                         the launches; excludes the metadata and token copies);
 //   mean decode context = mean kv_len per sequence over the decode steps.
-// Means over no sequence (or no step) are reported as NaN and printed as "n/a".
+// Means over no sequence (or no step) are reported as NaN, printed as "n/a" and written as null.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +37,9 @@ struct Metrics {
 };
 
 double median(std::vector<double> values);  // NaN for an empty list
+
+// v as a JSON number, or null if it is NaN or infinite (a mean over nothing, a rate over no time).
+nlohmann::json json_number(double v);
 
 double sequence_ttft_ms(const SequenceRun& s);  // NaN without a generated token
 double sequence_tpot_ms(const SequenceRun& s);  // NaN with fewer than 2

@@ -2,12 +2,11 @@
 #include "runtime/output.h"
 
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
 #include "runtime/bench_report.h"
-#include "runtime/cuda_memory.h"
+#include "runtime/device_buffer.h"
 #include "runtime/version.h"
 
 namespace llc {
@@ -119,9 +118,8 @@ nlohmann::json results_json(const ModelSpec& spec, const std::vector<Request>& r
       s["teacher_forced"] = requests[i].n_forced;
       s["forced_predictions"] = r.forced_predictions;
     }
-    const double ttft = sequence_ttft_ms(r), tpot = sequence_tpot_ms(r);
-    s["ttft_ms"] = std::isnan(ttft) ? nlohmann::json() : nlohmann::json(ttft);
-    s["tpot_ms"] = std::isnan(tpot) ? nlohmann::json() : nlohmann::json(tpot);
+    s["ttft_ms"] = json_number(sequence_ttft_ms(r));
+    s["tpot_ms"] = json_number(sequence_tpot_ms(r));
     if (r.logit_rows > 0) s["logit_rows"] = r.logit_rows;
     seqs.push_back(std::move(s));
   }

@@ -106,16 +106,7 @@ int run_generate(const ModelProgram& program, const CliOptions& o) {
   if (!o.dump_logits.empty()) check_writable(o.dump_logits, "--dump-logits");
 
   // 4. The engine.
-  EngineConfig ec;
-  ec.weights_dir = o.weights_dir;
-  ec.random_weights = o.random_weights;
-  ec.seed = o.seed;
-  ec.device = o.device;
-  ec.kv_cache_fraction = o.kv_cache_fraction;
-  ec.kv_tokens = o.kv_tokens;
-  ec.capture_graphs = o.cuda_graph;
-  ec.all_logits = o.all_logits;
-  Engine engine(program, ec);
+  Engine engine(program, engine_config(o));
   for (const Request& r : requests) {
     const int64_t need = static_cast<int64_t>(r.prompt.size()) + r.max_new_tokens;
     if (need > engine.kv_capacity())

@@ -21,6 +21,7 @@
 #include <memory>
 #include <thread>
 
+#include "runtime/cuda_check.h"
 #include "runtime/device_buffer.h"
 #include "runtime/safetensors.h"
 #include "runtime/weight_plan.h"
@@ -105,8 +106,8 @@ class CopyPipeline {
                int read_threads, cudaStream_t stream)
       : program_(program), chunk_(chunk_bytes), threads_(read_threads), stream_(stream) {
     for (int b = 0; b < 2; ++b) {
-      host_[b] = PinnedBuffer(chunk_);
-      if (need_device_staging) device_[b] = DeviceBuffer(chunk_);
+      host_[b].allocate(chunk_, "a weight-loading staging buffer");
+      if (need_device_staging) device_[b].allocate(chunk_, "a weight-conversion staging buffer");
     }
   }
 
@@ -127,20 +128,19 @@ class CopyPipeline {
       const uint64_t len = std::min<uint64_t>(chunk_, t.nbytes() - off);
       const int b = next_;
       next_ ^= 1;
-      if (in_flight_[b]) check_cuda(cudaEventSynchronize(done_[b].get()), "cudaEventSynchronize");
-      auto* host = static_cast<uint8_t*>(host_[b].get());
+      if (in_flight_[b]) LLC_CUDA(cudaEventSynchronize(done_[b].get()));
+      auto* host = host_[b].as<uint8_t>();
       read_chunk(*slot.file, t, host, off, len, threads_);
       uint8_t* out = dst + off / src_elem * dst_elem;
       if (!convert) {
-        check_cuda(cudaMemcpyAsync(out, host, len, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
+        LLC_CUDA(cudaMemcpyAsync(out, host, len, cudaMemcpyHostToDevice, stream_));
       } else {
-        check_cuda(cudaMemcpyAsync(device_[b].get(), host, len, cudaMemcpyHostToDevice, stream_),
-                   "cudaMemcpyAsync");
+        LLC_CUDA(cudaMemcpyAsync(device_[b].get(), host, len, cudaMemcpyHostToDevice, stream_));
         program_.convert(out, device_[b].get(), slot.src_type, static_cast<int64_t>(len / src_elem),
                          stream_);
-        check_cuda(cudaGetLastError(), "program.convert (weight dtype conversion kernel)");
+        LLC_CUDA_LAUNCH("program.convert (weight dtype conversion kernel)");
       }
-      check_cuda(cudaEventRecord(done_[b].get(), stream_), "cudaEventRecord");
+      LLC_CUDA(cudaEventRecord(done_[b].get(), stream_));
       in_flight_[b] = true;
     }
   }
@@ -157,19 +157,22 @@ class CopyPipeline {
   int next_ = 0;
 };
 
-void fill_pointers(const WeightPlan& plan, void* block, DeviceWeights& out) {
-  out.pointers.resize(plan.allocation_of.size());
-  for (size_t i = 0; i < plan.allocation_of.size(); ++i)
-    out.pointers[i] = static_cast<uint8_t*>(block) + plan.allocations[plan.allocation_of[i]].offset;
-}
-
+// The one device block every weight of `plan` lives in (empty if the plan needs no bytes).
 DeviceBuffer allocate_block(const WeightPlan& plan) {
   try {
-    return DeviceBuffer(plan.block_bytes);
+    return DeviceBuffer(plan.block_bytes, "the weights");
   } catch (const std::runtime_error& e) {
-    throw WeightsError("allocating " + std::to_string(plan.block_bytes) +
-                       " bytes of device memory for the weights: " + e.what());
+    throw WeightsError(e.what());
   }
+}
+
+// Points out's weights into the filled `block` and gives it the block to free.
+void adopt_block(const WeightPlan& plan, DeviceBuffer block, DeviceWeights& out) {
+  out.pointers.resize(plan.allocation_of.size());
+  for (size_t i = 0; i < plan.allocation_of.size(); ++i)
+    out.pointers[i] = block.as<uint8_t>() + plan.allocations[plan.allocation_of[i]].offset;
+  out.bytes = plan.block_bytes;
+  if (block.get()) out.owned.push_back(block.release());
 }
 
 // FNV-1a of a source name, so each tensor's random stream depends on its name, not its position.
@@ -223,14 +226,12 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
       // Chunks hold whole elements of every dtype (multiples of 16 bytes).
       size_t chunk = std::max<size_t>(16, options.staging_bytes / 16 * 16);
       CopyPipeline pipeline(program, chunk, need_convert, options.read_threads, stream);
-      auto* base = static_cast<uint8_t*>(block.get());
+      auto* base = block.as<uint8_t>();
       for (const auto& a : plan.allocations)
         for (const auto& s : a.sources) pipeline.copy(s, plan.dtype, base + a.offset + s.dst_offset);
-      check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+      LLC_CUDA(cudaStreamSynchronize(stream));
     }
-    fill_pointers(plan, block.get(), out);
-    out.bytes = plan.block_bytes;
-    if (block.get()) out.owned.push_back(block.release());
+    adopt_block(plan, std::move(block), out);
   } catch (const WeightsError&) {
     throw;
   } catch (const std::runtime_error& e) {
@@ -249,7 +250,7 @@ DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStr
   DeviceWeights out;
   try {
     DeviceBuffer block = allocate_block(plan);
-    auto* base = static_cast<uint8_t*>(block.get());
+    auto* base = block.as<uint8_t>();
     for (const auto& a : plan.allocations) {
       for (const auto& s : a.sources) {
         // 2-D: uniform(+-1/sqrt(cols)); 1-D "*.bias": uniform(+-0.02); other 1-D (norms): 1 +- 0.1.
@@ -264,13 +265,11 @@ DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStr
         }
         uint64_t source_seed = splitmix64(seed ^ splitmix64(name_hash(s.source->name)));
         program.fill_random(base + a.offset + s.dst_offset, s.n_elems, source_seed, offset, scale, stream);
-        check_cuda(cudaGetLastError(), "program.fill_random (random weight kernel)");
+        LLC_CUDA_LAUNCH("program.fill_random (random weight kernel)");
       }
     }
-    check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-    fill_pointers(plan, block.get(), out);
-    out.bytes = plan.block_bytes;
-    if (block.get()) out.owned.push_back(block.release());
+    LLC_CUDA(cudaStreamSynchronize(stream));
+    adopt_block(plan, std::move(block), out);
   } catch (const WeightsError&) {
     throw;
   } catch (const std::runtime_error& e) {
