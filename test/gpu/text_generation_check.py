@@ -66,6 +66,15 @@ def main():
             ref_logits.append(row.cpu().numpy())
             ids.append(int(torch.argmax(row).item()))
     hf_new = ids[len(hf_prompt):]
+    del model
+    # transformers in bf16 (the binary's precision), for reference: where does it leave fp32?
+    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.bfloat16).cuda().eval()
+    ids = list(hf_prompt)
+    with torch.no_grad():
+        for _ in range(args.new_tokens):
+            ids.append(int(torch.argmax(model(torch.tensor([ids], device="cuda")).logits[0, -1].float()).item()))
+    hf_bf16 = ids[len(hf_prompt):]
+    del model
 
     out_json = os.path.join(args.work, "out.json")
     npy = os.path.join(args.work, "logits.npy")
@@ -84,8 +93,13 @@ def main():
                   "streamed_text_is_decode": proc.stdout.rstrip("\n").endswith(
                       tok.decode(ours, skip_special_tokens=False).rstrip("\n")),
                   "generated_equal": ours == hf_new}
+        def first_difference(a, b):
+            return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
         report.update({"prompt_ids": seq["prompt_ids"], "hf_prompt_ids": hf_prompt,
-                       "ours": ours, "hf_fp32": hf_new, "stdout": proc.stdout})
+                       "ours": ours, "hf_fp32": hf_new, "hf_bf16": hf_bf16, "stdout": proc.stdout,
+                       "first_step_ours_vs_fp32": first_difference(ours, hf_new),
+                       "first_step_hf_bf16_vs_fp32": first_difference(hf_bf16, hf_new),
+                       "first_step_ours_vs_hf_bf16": first_difference(ours, hf_bf16)})
         near_tie = None
         if ours != hf_new:
             k = next(i for i, (a, b) in enumerate(zip(ours, hf_new)) if a != b)
