@@ -12,6 +12,7 @@
 
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/convert.cuh"
+#include "test/gpu/test_common.h"  // median_ms
 
 template <int K, int ROWS, int SEG, int WARPS, bool X_SMEM>
 __global__ void __launch_bounds__(WARPS * 32)
@@ -74,22 +75,10 @@ void run(const char* shape, int N, bool fill_once) {
   cudaCheck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, WARPS * 32, smem));
   const int blocks_all = CEIL_DIV(N, WARPS), limit = 132 * std::max(per_sm, 1);
   const int blocks = fill_once ? std::min(blocks_all, limit) : blocks_all;
-  cudaEvent_t a, b;
-  cudaCheck(cudaEventCreate(&a));
-  cudaCheck(cudaEventCreate(&b));
-  std::vector<float> t;
-  for (int it = 0; it < 40; ++it) {
-    cudaCheck(cudaEventRecord(a));
-    kernel<<<blocks, WARPS * 32, smem>>>(out, x, ws[it % copies], N);
-    cudaCheck(cudaEventRecord(b));
-    cudaCheck(cudaEventSynchronize(b));
-    float ms;
-    cudaCheck(cudaEventElapsedTime(&ms, a, b));
-    if (it >= 8) t.push_back(ms);
-  }
+  int call = 0;  // each call reads the next copy of the weight
+  const double ms = median_ms([&] { kernel<<<blocks, WARPS * 32, smem>>>(out, x, ws[call++ % copies], N); });
   cudaCheck(cudaGetLastError());
-  std::sort(t.begin(), t.end());
-  const double ms = t[t.size() / 2], gbps = bytes / (ms * 1e-3) / 1e9;
+  const double gbps = bytes / (ms * 1e-3) / 1e9;
   printf("%-10s N%-6d K%-5d rows%-2d SEG%-2d WARPS%d %s %s occ%d: %.4f ms %5.0f GB/s %.2f of copy\n", shape, N,
          K, ROWS, SEG, WARPS, X_SMEM ? "xsmem" : "xL1  ", fill_once ? "fill " : "plain", per_sm, ms, gbps,
          gbps / g_copy);
@@ -114,21 +103,7 @@ int main() {
   char *src, *dst;
   cudaCheck(cudaMalloc(&src, bytes));
   cudaCheck(cudaMalloc(&dst, bytes));
-  cudaEvent_t a, b;
-  cudaCheck(cudaEventCreate(&a));
-  cudaCheck(cudaEventCreate(&b));
-  std::vector<float> t;
-  for (int it = 0; it < 12; ++it) {
-    cudaCheck(cudaEventRecord(a));
-    cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice));
-    cudaCheck(cudaEventRecord(b));
-    cudaCheck(cudaEventSynchronize(b));
-    float ms;
-    cudaCheck(cudaEventElapsedTime(&ms, a, b));
-    if (it >= 2) t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  g_copy = 2.0 * bytes / (t[t.size() / 2] * 1e-3) / 1e9;
+  g_copy = 2.0 * bytes / (median_ms([&] { cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); }) * 1e-3) / 1e9;
   printf("copy bandwidth %.0f GB/s\n", g_copy);
   cudaFree(src);
   cudaFree(dst);

@@ -14,6 +14,7 @@
 
 #include "ir/LlamaDialect.h"
 #include "passes/Passes.h"
+#include "passes/StepKind.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -40,16 +41,13 @@ struct SelectAttentionKernelPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    auto step = func->getAttrOfType<StringAttr>("llama.step");
     bool hasAttention = false;
     func.walk([&](AttentionOp) { hasAttention = true; });
     if (!hasAttention)
       return;
-    if (!step || (step.getValue() != "prefill" && step.getValue() != "decode")) {
-      func.emitError() << "cannot select an attention kernel: @" << func.getSymName()
-                       << " needs llama.step = \"prefill\" or \"decode\"";
+    std::optional<StringRef> step = llc::requireStepKind(func, "an attention kernel");
+    if (!step)
       return signalPassFailure();
-    }
     if (maxContext < 1 || smCount < 1 || blockQ < 16 || blockKV < 16) {
       func.emitError() << "llc-select-attention-kernel: max-context and sm-count must be "
                           "positive and block sizes at least 16";
@@ -60,7 +58,7 @@ struct SelectAttentionKernelPass
     func.walk([&](AttentionOp op) {
       if (useReference) {
         op.setKernelAttr(b.getStringAttr("reference"));
-      } else if (step.getValue() == "prefill") {
+      } else if (*step == "prefill") {
         op.setKernelAttr(b.getStringAttr("flash_attention_2"));
         op.setBlockQAttr(b.getI64IntegerAttr(blockQ));
         op.setBlockKvAttr(b.getI64IntegerAttr(blockKV));

@@ -8,6 +8,7 @@
 
 #include "ir/LlamaDialect.h"
 #include "passes/Passes.h"
+#include "passes/StepKind.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -26,22 +27,19 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    auto step = func->getAttrOfType<StringAttr>("llama.step");
     bool hasLinear = false;
     func.walk([&](Operation *op) { hasLinear |= isa<LinearOp, LMHeadOp>(op); });
     if (!hasLinear)
       return;
-    if (!step || (step.getValue() != "prefill" && step.getValue() != "decode")) {
-      func.emitError() << "cannot select a linear kernel: @" << func.getSymName()
-                       << " needs llama.step = \"prefill\" or \"decode\"";
+    std::optional<StringRef> step = llc::requireStepKind(func, "a linear kernel");
+    if (!step)
       return signalPassFailure();
-    }
     if (maxBatch < 1 || maxGemvRows < 1 || maxGemvRows > 32) {
       func.emitError() << "llc-select-linear-kernel: max-batch must be positive and "
                           "max-gemv-rows in [1, 32]";
       return signalPassFailure();
     }
-    bool gemv = step.getValue() == "decode" && maxBatch <= maxGemvRows;
+    bool gemv = *step == "decode" && maxBatch <= maxGemvRows;
     StringAttr kernel = StringAttr::get(&getContext(), gemv ? "gemv" : "cublaslt");
     func.walk([&](Operation *op) {
       if (auto linear = dyn_cast<LinearOp>(op))

@@ -15,27 +15,6 @@ namespace {
 
 constexpr int D = 128, H = 32, KVH = 8;
 
-float median_ms(const std::function<void()>& launch) {
-  for (int i = 0; i < 3; ++i) launch();
-  cudaCheck(cudaDeviceSynchronize());
-  cudaEvent_t a, b;
-  cudaCheck(cudaEventCreate(&a));
-  cudaCheck(cudaEventCreate(&b));
-  std::vector<float> ms;
-  for (int i = 0; i < 20; ++i) {
-    cudaCheck(cudaEventRecord(a));
-    launch();
-    cudaCheck(cudaEventRecord(b));
-    cudaCheck(cudaEventSynchronize(b));
-    float t;
-    cudaCheck(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  cudaCheck(cudaEventDestroy(a));
-  cudaCheck(cudaEventDestroy(b));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 // n_seqs sequences of kv_len cached rows each, scattered over a shuffled pool.
 struct Pool {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -206,6 +207,32 @@ inline std::vector<float> x_bits_to_f32(const std::vector<uint16_t>& bits) {
   std::vector<float> f(bits.size());
   for (size_t i = 0; i < bits.size(); ++i) f[i] = x_to_f32(bits[i]);
   return f;
+}
+
+// ----------------------------------------------------------------------------------------------
+// timing (informational benchmark lines only; never a pass/fail criterion)
+
+// Median of 20 event-timed calls of `launch` after 3 warm-up calls, in milliseconds.
+inline float median_ms(const std::function<void()>& launch) {
+  for (int i = 0; i < 3; ++i) launch();
+  cudaCheck(cudaDeviceSynchronize());
+  cudaEvent_t a, b;
+  cudaCheck(cudaEventCreate(&a));
+  cudaCheck(cudaEventCreate(&b));
+  std::vector<float> ms;
+  for (int i = 0; i < 20; ++i) {
+    cudaCheck(cudaEventRecord(a));
+    launch();
+    cudaCheck(cudaEventRecord(b));
+    cudaCheck(cudaEventSynchronize(b));
+    float t;
+    cudaCheck(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaCheck(cudaEventDestroy(a));
+  cudaCheck(cudaEventDestroy(b));
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
 }
 
 // Test entry points (one file each).

@@ -121,25 +121,13 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
   DevBuf<OutT> out((size_t)kMaxRows * N);
   for (int rows : {1, 4, 16}) {
-    cudaEvent_t a, b;
-    cudaCheck(cudaEventCreate(&a));
-    cudaCheck(cudaEventCreate(&b));
-    std::vector<float> times;
-    for (int it = 0; it < 30 + 5; ++it) {
-      cudaCheck(cudaEventRecord(a));
-      gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, ws[it % copies].ptr, nullptr, rows, N, 0);
-      cudaCheck(cudaEventRecord(b));
-      cudaCheck(cudaEventSynchronize(b));
-      float ms;
-      cudaCheck(cudaEventElapsedTime(&ms, a, b));
-      if (it >= 5) times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    const double ms = times[times.size() / 2], gbps = bytes / (ms * 1e-3) / 1e9;
+    int call = 0;  // each call reads the next copy of the weight
+    const double ms = median_ms([&] {
+      gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, ws[call++ % copies].ptr, nullptr, rows, N, 0);
+    });
+    const double gbps = bytes / (ms * 1e-3) / 1e9;
     info(fmt_str("bench gemv %s N%d K%d rows%d: %.4f ms, %.0f GB/s of weights = %.2f of copy bandwidth",
                  name, N, K, rows, ms, gbps, gbps / copy_gbps));
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
   }
 }
 
@@ -147,23 +135,9 @@ double measure_copy_gbps() {
   const size_t bytes = (size_t)1 << 31;
   DevBuf<char> src(bytes), dst(bytes);
   cudaCheck(cudaMemset(src.ptr, 1, bytes));
-  cudaEvent_t a, b;
-  cudaCheck(cudaEventCreate(&a));
-  cudaCheck(cudaEventCreate(&b));
-  std::vector<float> times;
-  for (int it = 0; it < 13; ++it) {
-    cudaCheck(cudaEventRecord(a));
-    cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice));
-    cudaCheck(cudaEventRecord(b));
-    cudaCheck(cudaEventSynchronize(b));
-    float ms;
-    cudaCheck(cudaEventElapsedTime(&ms, a, b));
-    if (it >= 3) times.push_back(ms);
-  }
-  std::sort(times.begin(), times.end());
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return 2.0 * bytes / (times[times.size() / 2] * 1e-3) / 1e9;  // read + write
+  const float ms =
+      median_ms([&] { cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice)); });
+  return 2.0 * bytes / (ms * 1e-3) / 1e9;  // read + write
 }
 
 }  // namespace
