@@ -96,9 +96,10 @@ TEST(PackPrefill, ConcatenatesSequencesWithoutPadding) {
 
   // With all logits every token is a logit row; the block must have room for them.
   const MetadataLayout all = make_metadata_layout(32, 4, 32);
-  const PackedStep pa = pack_prefill_step(plan, s, true, all, buf.data());
+  std::vector<uint64_t> buf_all(all.bytes / 8 + 1, ~0ull);
+  const PackedStep pa = pack_prefill_step(plan, s, true, all, buf_all.data());
   EXPECT_EQ(pa.n_logit_rows, 8);
-  const StepMetadata ma = bind_metadata(all, buf.data(), nullptr);
+  const StepMetadata ma = bind_metadata(all, buf_all.data(), nullptr);
   for (int t = 0; t < 8; ++t) EXPECT_EQ(ma.logit_rows[t], t);
   EXPECT_THROW(pack_prefill_step(plan, s, true, make_metadata_layout(32, 4, 4), buf.data()), std::invalid_argument);
   EXPECT_THROW(pack_prefill_step(plan, s, false, make_metadata_layout(4, 4, 4), buf.data()), std::invalid_argument);
