@@ -3,6 +3,9 @@
 // An annotation pass: every llama.linear and llama.lm_head gets `kernel`:
 //   decode, max-batch <= max-gemv-rows -> "gemv"      (weight-streaming, batch-invariant)
 //   otherwise                          -> "cublaslt"  (tensor-core GEMM)
+// The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
+// projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
+// mixes the two (and one model is batch-invariant or not as a whole).
 //
 //===--------------------------------------------------------------------------===//
 
@@ -22,6 +25,8 @@ using namespace llc::llama;
 
 namespace {
 
+constexpr int64_t kGemvKMultiple = 32;
+
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
 
@@ -40,6 +45,11 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
       return signalPassFailure();
     }
     bool gemv = *step == "decode" && maxBatch <= maxGemvRows;
+    func.walk([&](Operation *op) {
+      if (isa<LinearOp, LMHeadOp>(op) &&
+          cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(1) % kGemvKMultiple != 0)
+        gemv = false;
+    });
     StringAttr kernel = StringAttr::get(&getContext(), gemv ? "gemv" : "cublaslt");
     func.walk([&](Operation *op) {
       if (auto linear = dyn_cast<LinearOp>(op))

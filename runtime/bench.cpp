@@ -193,6 +193,8 @@ int run_bench(const ModelProgram& program, const CliOptions& o) {
   j["weights_bytes"] = unique_weight_bytes(spec);
   j["decode_weight_bytes"] = decode_weight_bytes(spec);
   j["kv_slots"] = info.kv_slots;
+  j["weights_load_s"] = info.load_s;
+  j["graph_capture_s"] = info.capture_s;
   if (given.empty())
     j["prompt_len"] = o.prompt_len;
   else

@@ -5,10 +5,14 @@
 //   2. load the tokenizer and the model directory's generation defaults;
 //   3. collect, tokenise and check the prompts (--tokenize prints them and stops here);
 //   4. start the engine (GPU), check the requests against the KV pool it got;
-//   5. run, printing as the mode says; write --output-json / --dump-logits; the metrics line.
+//   5. run, printing as the mode says; write --output-json / --dump-logits; the metrics line and
+//      the start-up line (weight loading, graph capture, process start to first token).
 // Any failure prints exactly one line `error: ...` on stderr and returns 1.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <limits>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -28,6 +32,30 @@
 namespace llc {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Where a generation run's start-up time went. first_token_s: from program_main's entry to the
+// first generated token on the host (NaN if none was generated).
+struct Startup {
+  double load_s = 0, capture_s = 0, first_token_s = 0;
+};
+
+Startup startup_of(const EngineInfo& info, Clock::time_point main_entry, Clock::time_point run_start,
+                   const RunResult& run) {
+  Startup s;
+  s.load_s = info.load_s;
+  s.capture_s = info.capture_s;
+  double first = std::numeric_limits<double>::quiet_NaN();
+  for (const SequenceRun& q : run.seqs)
+    if (!q.generated.empty() && !(q.first_token_s >= first)) first = q.first_token_s;
+  s.first_token_s = seconds_between(main_entry, run_start) + first;
+  return s;
+}
 
 std::string parent_dir(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -67,7 +95,7 @@ nlohmann::json settings_json(const CliOptions& o, const Engine& engine) {
   return s;
 }
 
-int run_generate(const ModelProgram& program, const CliOptions& o) {
+int run_generate(const ModelProgram& program, const CliOptions& o, Clock::time_point main_entry) {
   const ModelSpec& spec = *program.spec;
   check_model_spec(spec);
 
@@ -136,11 +164,17 @@ int run_generate(const ModelProgram& program, const CliOptions& o) {
   ro.use_graphs = o.cuda_graph;
   ro.all_logits = o.all_logits;
   ro.keep_logits = !o.dump_logits.empty();
+  const Clock::time_point run_start = Clock::now();
   const RunResult run = engine.run(specs, printer, ro);
   const Metrics metrics = compute_metrics(run, prompt_lens);
+  const Startup startup = startup_of(engine.info(), main_entry, run_start, run);
 
   if (o.json || !o.output_json.empty()) {
-    const std::string doc = dump_json(results_json(spec, requests, run, printer, metrics, settings_json(o, engine)));
+    nlohmann::json doc_json = results_json(spec, requests, run, printer, metrics, settings_json(o, engine));
+    doc_json["startup"] = {{"weights_load_s", json_number(startup.load_s)},
+                           {"graph_capture_s", json_number(startup.capture_s)},
+                           {"start_to_first_token_s", json_number(startup.first_token_s)}};
+    const std::string doc = dump_json(doc_json);
     if (o.json) std::printf("%s\n", doc.c_str());
     if (!o.output_json.empty()) write_text_file(o.output_json, doc + "\n");
   }
@@ -153,6 +187,8 @@ int run_generate(const ModelProgram& program, const CliOptions& o) {
   }
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", format_metrics_line(metrics).c_str());
+  std::fprintf(stderr, "start-up: weights loaded in %.2f s, graphs captured in %.2f s, first token %.2f s after start\n",
+               startup.load_s, startup.capture_s, startup.first_token_s);
   return 0;
 }
 
@@ -165,6 +201,7 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int program_main(int argc, char** argv, const ModelProgram& program) {
+  const Clock::time_point main_entry = Clock::now();
   try {
     const CliResult cli = parse_cli(argc, argv);
     if (cli.action == CliAction::help) {
@@ -178,7 +215,7 @@ int program_main(int argc, char** argv, const ModelProgram& program) {
     }
     check_weights_dir(cli.options);
     if (cli.options.bench) return run_bench(program, cli.options);
-    return run_generate(program, cli.options);
+    return run_generate(program, cli.options, main_entry);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "error: %s\n", one_line(e.what()).c_str());

@@ -11,6 +11,8 @@ out, a, b: (n_rows, HIDDEN) floatX. One thread per 16-byte chunk, grid-stride. o
 */
 template <int HIDDEN>
 __global__ void add_kernel(floatX* out, const floatX* a, const floatX* b, size_t n_chunks) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   for (size_t c = (size_t)blockIdx.x * blockDim.x + threadIdx.x; c < n_chunks;
        c += (size_t)gridDim.x * blockDim.x) {
     const x128 va = load128(a + c * 8), vb = load128(b + c * 8);
@@ -33,6 +35,5 @@ void add_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* a /*[n_rows, HI
   const int threads = 256;
   const int blocks = (int)(n_chunks < (size_t)132 * 64 * threads ? CEIL_DIV(n_chunks, (size_t)threads)
                                                                  : (size_t)132 * 64);
-  add_kernel<HIDDEN><<<blocks, threads, 0, stream>>>(out, a, b, n_chunks);
-  cudaCheck(cudaGetLastError());
+  launch_pdl(add_kernel<HIDDEN>, blocks, threads, 0, stream,out, a, b, n_chunks);
 }

@@ -51,6 +51,8 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
                             const floatX* __restrict__ v_cache, const int32_t* __restrict__ slot_table,
                             int max_context, const int32_t* __restrict__ seq_rows,
                             const int32_t* __restrict__ kv_lens, float scale_log2, float* __restrict__ workspace) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   using namespace flash_decoding;
   constexpr int D = HEAD_DIM;
   constexpr int CHUNKS = D / 8;
@@ -252,6 +254,8 @@ Empty splits (lse = -inf) weigh 0; if every split is empty (kv_len 0, a guard) t
 template <int HEAD_DIM, int N_HEADS, int KV_SPLITS>
 __global__ void __launch_bounds__(HEAD_DIM)
 flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* __restrict__ workspace) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int D = HEAD_DIM;
   constexpr int REC = D + 4;
   __shared__ float s_w[KV_SPLITS];
@@ -312,10 +316,8 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
     cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   }
   const float scale_log2 = scale * 1.4426950408889634f;
-  kernel<<<dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream>>>(
+  launch_pdl(kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream,
       q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
-  cudaCheck(cudaGetLastError());
-  flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS><<<dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream>>>(
+  launch_pdl(flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS>, dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream,
       out, ld_out, workspace);
-  cudaCheck(cudaGetLastError());
 }

@@ -41,6 +41,8 @@ flash_attention_prefill_kernel(floatX* __restrict__ out, int ld_out, const float
                                const int32_t* __restrict__ slot_table, int max_context,
                                const int32_t* __restrict__ seq_starts, const int32_t* __restrict__ seq_rows,
                                const int32_t* __restrict__ kv_lens, float scale_log2) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int D = HEAD_DIM;
   constexpr int THREADS = BLOCK_Q / 16 * 32;
   constexpr int CHUNKS = D / 8;        // 16-byte chunks per row
@@ -253,7 +255,6 @@ void flash_attention_prefill_forward(floatX* out /*[n_tokens, ld_out] head h at 
   }
   const float scale_log2 = scale * 1.4426950408889634f;  // scores in log2 units: exp(x) = exp2(x*log2e)
   dim3 grid(CEIL_DIV(max_q_len, BLOCK_Q), N_HEADS, n_seqs);
-  kernel<<<grid, BLOCK_Q / 16 * 32, smem, stream>>>(out, ld_out, q, ld_q, k_cache, v_cache, slot_table,
+  launch_pdl(kernel, grid, BLOCK_Q / 16 * 32, smem, stream,out, ld_out, q, ld_q, k_cache, v_cache, slot_table,
                                                      max_context, seq_starts, seq_rows, kv_lens, scale_log2);
-  cudaCheck(cudaGetLastError());
 }

@@ -26,6 +26,8 @@ attention_reference_kernel(floatX* __restrict__ out, int ld_out, const floatX* _
                            const int32_t* __restrict__ slot_table, int max_context,
                            const int32_t* __restrict__ seq_starts, const int32_t* __restrict__ seq_rows,
                            const int32_t* __restrict__ kv_lens, float scale) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int D = HEAD_DIM, THREADS = 128;
   constexpr int GROUP = N_HEADS / N_KV_HEADS;
   __shared__ float s_q[D];
@@ -83,7 +85,6 @@ void attention_reference_forward(floatX* out /*[n_tokens, ld_out]*/, int ld_out,
   static_assert(N_HEADS % N_KV_HEADS == 0, "attention reference: N_HEADS % N_KV_HEADS != 0");
   if (n_seqs <= 0 || max_q_len <= 0) return;
   launch_check(n_seqs <= 65535, "attention_reference_forward", "n_seqs must be <= 65535", n_seqs);
-  attention_reference_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS><<<dim3(max_q_len, N_HEADS, n_seqs), 128, 0, stream>>>(
+  launch_pdl(attention_reference_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS>, dim3(max_q_len, N_HEADS, n_seqs), 128, 0, stream,
       out, ld_out, q, ld_q, k_cache, v_cache, slot_table, max_context, seq_starts, seq_rows, kv_lens, scale);
-  cudaCheck(cudaGetLastError());
 }

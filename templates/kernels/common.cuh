@@ -151,3 +151,63 @@ __device__ __forceinline__ float block_reduce_max(float v) {
   v = lane < n_warps ? scratch[lane] : -INFINITY;
   return warp_reduce_max(v);
 }
+
+// ----------------------------------------------------------------------------------------------
+// programmatic dependent launch (PDL, sm_90)
+//
+// A step is a chain of short kernels; with PDL each kernel is launched while its predecessor is
+// still running, so its launch, block scheduling and any prologue that reads only constant data
+// (GEMV weights) overlap the predecessor's tail instead of following it. The contract, kept by
+// every kernel in templates/kernels/:
+//   1. pdl_wait() before the first access to memory that an earlier kernel of the stream writes
+//      or reads (activations, metadata, the KV cache, outputs): it returns once the preceding
+//      grid has completed and its writes are visible. Completion is transitive (the predecessor
+//      itself waited), so every earlier kernel is done too.
+//   2. pdl_launch_dependents() right after that wait: the next kernel may start launching.
+//   3. launch_pdl(...) launches such a kernel with programmatic stream serialisation allowed;
+//      a kernel that does not follow 1. must never be launched with it.
+// Without the attribute (or before sm_90) both calls are no-ops, so the kernels stay correct on
+// any stream, captured into a CUDA graph or not. LLC_NO_PDL=1 in the environment launches
+// without the attribute (to measure what PDL buys).
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Whether launches use PDL: the device supports it (compute capability 9.0 or newer) and
+// LLC_NO_PDL is not set. Asked once per process.
+inline bool pdl_enabled() {
+  static int enabled = -1;
+  if (enabled < 0) {
+    int device = 0, major = 0;
+    cudaCheck(cudaGetDevice(&device));
+    cudaCheck(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    const char* off = getenv("LLC_NO_PDL");
+    enabled = major >= 9 && !(off != nullptr && off[0] != '\0' && off[0] != '0') ? 1 : 0;
+  }
+  return enabled == 1;
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...) with programmatic stream serialisation allowed
+// (see the contract above), checking the launch.
+template <typename... KernelArgs, typename... Args>
+inline void launch_pdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem,
+                       cudaStream_t stream, Args... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = pdl_enabled() ? 1 : 0;
+  cudaCheck(cudaLaunchKernelEx(&config, kernel, static_cast<KernelArgs>(args)...));
+}

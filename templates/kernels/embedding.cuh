@@ -16,6 +16,8 @@ template <int HIDDEN, int THREADS>
 __global__ void __launch_bounds__(THREADS)
 embedding_kernel(floatX* __restrict__ out, const floatX* __restrict__ table,
                  const int32_t* __restrict__ token_ids, int vocab) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int CHUNKS = HIDDEN / 8;
   const int t = blockIdx.x;
   const int id = token_ids[t];
@@ -37,6 +39,5 @@ void embedding_forward(floatX* out /*[n_tokens, HIDDEN]*/, const floatX* table /
   if (n_tokens <= 0) return;
   check_aligned16(out, HIDDEN, "embedding_forward", "out");
   check_aligned16(table, HIDDEN, "embedding_forward", "table");
-  embedding_kernel<HIDDEN, THREADS><<<n_tokens, THREADS, 0, stream>>>(out, table, token_ids, vocab);
-  cudaCheck(cudaGetLastError());
+  launch_pdl(embedding_kernel<HIDDEN, THREADS>, n_tokens, THREADS, 0, stream,out, table, token_ids, vocab);
 }

@@ -12,6 +12,8 @@ writes a zero row (guard). One thread per 16-byte chunk, grid-stride. Exact copy
 template <int HIDDEN>
 __global__ void gather_rows_kernel(floatX* __restrict__ out, const floatX* __restrict__ in,
                                    const int32_t* __restrict__ rows, int n_rows) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int CHUNKS = HIDDEN / 8;
   const size_t n_items = (size_t)n_rows * CHUNKS;
   for (size_t item = (size_t)blockIdx.x * blockDim.x + threadIdx.x; item < n_items;
@@ -33,7 +35,6 @@ void gather_rows_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* in /*[?
   const size_t n_items = (size_t)n_rows * (HIDDEN / 8);
   const int threads = 256;
   const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  gather_rows_kernel<HIDDEN><<<(int)(want < max_blocks ? want : max_blocks), threads, 0, stream>>>(
+  launch_pdl(gather_rows_kernel<HIDDEN>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
       out, in, rows, n_rows);
-  cudaCheck(cudaGetLastError());
 }

@@ -5,111 +5,150 @@ step's time is the time to stream the weights once from HBM.
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) floatX or null;
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
 
-Thread mapping: blocks of 4 warps, as many as fill the GPU once, grid-striding over weight rows, one
-row per warp at a time. A warp walks its row in 16-byte chunks, lane l taking chunks l, l + 32, ...
-(coalesced 512-byte reads, streamed past L1), in segments of 8 chunks per lane whose weight loads
-are issued back to back (128 bytes per lane in flight). Each lane keeps ROWS fp32 partial sums;
-x chunks come from L1/L2 (x is n_rows x K, tiny next to w). A fixed xor butterfly then reduces the
-32 lanes. The batch is rounded up to a power of two (ROWS, one instantiation each): the loops over
-rows are fully unrolled and branch-free.
+Tensor cores, one mma.m16n8k16 per 16 weight rows x 16 k x 8 batch rows: the weights are the mma's
+A (M = 16 output features), x its B (N = 8 batch rows, NT tiles of 8 for larger batches). A batch
+of 1 wastes 7 of the 8 columns, which costs nothing: the tensor cores idle either way, and unlike a
+CUDA-core dot product the instruction count does not grow with the batch (the previous GEMV did 4x
+the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 
-Batch invariance: the sequence of floating-point operations that produces out[m, n] depends only
-on K and the data of row m, never on n_rows, ROWS or on m's position in the batch, so a sequence decodes
-to bit-identical logits whether it runs alone or in a batch of any size (the runtime's batch = alone
+Thread mapping: a block of WARPS warps owns 16 weight rows (n0 .. n0+15); its warps split K into
+units of 32 * J elements (J 16-byte chunks per lane), warp w taking units w, w + WARPS, ...
+Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
+of weight rows n0+g and n0+g+8 and of x row g (of each batch tile): rows are read in contiguous
+64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
+Fragments without shuffles: a sum over k may take the k's in any order as long as A and B agree.
+mma's fragment layout gives lane (g, t) the logical k's {2t, 2t+1, 2t+8, 2t+9} of A row g / g+8 and
+of B column g; we map them to the chunk's physical elements {0, 1, 2, 3} for the first mma and
+{4, 5, 6, 7} for the second, for A and B alike, so each 32-bit register of a loaded chunk is
+already the fragment register it has to be.
+The WARPS partial 16 x 8 tiles are summed through shared memory in warp order, then bias, then one
+rounding to OutT.
+
+Batch invariance: out[m, n] is the same chain of mma instructions over the same A fragments with
+row m's x in one B column, plus the same fixed-order sum over warps, whatever n_rows, NT or m's
+position in the batch; an mma's output column depends only on its own B column. So a sequence
+decodes to bit-identical logits alone or in a batch of any size (the runtime's batch = alone
 guarantee rests on this; cuBLASLt picks different algorithms per batch size and breaks it).
+Padding: weight rows past N re-read row N - 1, batch rows past n_rows re-read row n_rows - 1; both
+are computed and never stored.
+
+PDL (common.cuh): each warp loads its first unit's weights (constant data) before pdl_wait(), so
+the start of the weight stream overlaps the previous kernel's tail.
 */
 #pragma once
 
 #include "templates/kernels/common.cuh"
+#include "templates/kernels/mma.cuh"
 
 namespace gemv {
-constexpr int WARPS = 4;    // warps per block
-constexpr int SEGMENT = 8;  // 16-byte weight chunks per lane loaded back to back
+constexpr int WARPS = 8;     // warps per block, splitting K
+constexpr int TILE_N = 16;   // weight rows per block (the mma's M)
+constexpr int TILE_M = 8;    // batch rows per B tile (the mma's N)
 
-// One segment of N_CHUNKS chunks per lane: first every weight load of the segment (all in flight
-// at once), then the multiply-adds against the ROWS x rows (unconditional loads: rows past the
-// batch re-read its last row, so nothing branches and every load can be scheduled early).
-template <int N_CHUNKS, int ROWS>
-__device__ __forceinline__ void accumulate_segment(float (&acc)[ROWS], const floatX* __restrict__ x,
-                                                   int ld_x, const floatX* __restrict__ wrow,
-                                                   int first_chunk, int lane, int n_rows) {
-  x128 wv[N_CHUNKS];
+// 16-byte chunks per lane per K unit: 4 (units of 128 k) where K allows, else 2 or 1.
+template <int K>
+__host__ __device__ constexpr int chunks_per_lane() {
+  return K % 128 == 0 ? 4 : K % 64 == 0 ? 2 : 1;
+}
+
+template <int J>
+__device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
+                                             const floatX* w_hi, int unit) {
 #pragma unroll
-  for (int s = 0; s < N_CHUNKS; ++s) wv[s] = load128cs(wrow + (size_t)(first_chunk + s * 32 + lane) * 8);
-#pragma unroll
-  for (int s = 0; s < N_CHUNKS; ++s) {
-    const int c = first_chunk + s * 32 + lane;
-#pragma unroll
-    for (int m = 0; m < ROWS; ++m) {
-      const x128 xv = load128(x + (size_t)min(m, n_rows - 1) * ld_x + (size_t)c * 8);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) acc[m] = fmaf(to_float(wv[s].v[e]), to_float(xv.v[e]), acc[m]);
-    }
+  for (int j = 0; j < J; ++j) {
+    lo[j] = load128cs(w_lo + (size_t)unit * 32 * J + j * 32);
+    hi[j] = load128cs(w_hi + (size_t)unit * 32 * J + j * 32);
   }
 }
 }  // namespace gemv
 
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
-// ROWS: the batch rounded up to a power of two; rows n_rows..ROWS-1 are computed and dropped.
-template <int K, int ROWS, typename OutT>
+// NT: batch tiles of 8 rows (n_rows <= 8 * NT).
+template <int K, int NT, typename OutT>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
   using namespace gemv;
-  constexpr int CHUNKS_PER_LANE = K / 256;  // K / 8 chunks per row, over 32 lanes
-  constexpr int FULL = CHUNKS_PER_LANE / SEGMENT, TAIL = CHUNKS_PER_LANE % SEGMENT;
-  const int lane = threadIdx.x % 32;
-  const int total_warps = gridDim.x * WARPS;
-  // Grid-stride over weight rows, one row per warp at a time: rows are the unit of work, so
-  // the last wave is at most one row per warp short.
-  for (int n = blockIdx.x * WARPS + threadIdx.x / 32; n < N; n += total_warps) {
-    const floatX* wrow = w + (size_t)n * K;
-    float acc[ROWS];
-#pragma unroll
-    for (int m = 0; m < ROWS; ++m) acc[m] = 0.0f;
-#pragma unroll 1
-    for (int seg = 0; seg < FULL; ++seg)
-      accumulate_segment<SEGMENT, ROWS>(acc, x, ld_x, wrow, seg * SEGMENT * 32, lane, n_rows);
-    if constexpr (TAIL > 0)
-      accumulate_segment<TAIL, ROWS>(acc, x, ld_x, wrow, FULL * SEGMENT * 32, lane, n_rows);
+  constexpr int J = chunks_per_lane<K>();
+  constexpr int UNITS = K / (32 * J);
+  __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
 
-    const float b = bias != nullptr ? to_float(bias[n]) : 0.0f;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+  const int n0 = blockIdx.x * TILE_N;
+  const floatX* w_lo = w + (size_t)min(n0 + g, N - 1) * K + t * 8;
+  const floatX* w_hi = w + (size_t)min(n0 + g + 8, N - 1) * K + t * 8;
+
+  float acc[NT][4];
 #pragma unroll
-    for (int m = 0; m < ROWS; ++m) {
-      // Every lane ends the butterfly with the sum, but each in its own association order:
-      // take lane 0's, so row m's result never depends on which lane stores it.
-      const float total = __shfl_sync(0xffffffffu, warp_reduce_sum(acc[m]), 0);
-      if (lane == m && m < n_rows) store_out(out + (size_t)m * ld_out + n, total + b);
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) acc[nt][c] = 0.0f;
+
+  x128 wl[J], wh[J];
+  if (warp < UNITS) load_weights<J>(wl, wh, w_lo, w_hi, warp);
+  pdl_wait();  // x was written by the previous kernel; out may still be read by an earlier one
+  pdl_launch_dependents();
+
+  const floatX* x_row[NT];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) x_row[nt] = x + (size_t)min(nt * TILE_M + g, n_rows - 1) * ld_x + t * 8;
+
+#pragma unroll 1
+  for (int unit = warp; unit < UNITS; unit += WARPS) {
+    if (unit != warp) load_weights<J>(wl, wh, w_lo, w_hi, unit);
+    x128 xv[NT][J];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int j = 0; j < J; ++j) xv[nt][j] = load128(x_row[nt] + (size_t)unit * 32 * J + j * 32);
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
+      const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[j]);
+      const uint32_t a_first[4] = {lo[0], hi[0], lo[1], hi[1]};   // physical elements 0..3
+      const uint32_t a_second[4] = {lo[2], hi[2], lo[3], hi[3]};  // physical elements 4..7
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv[nt][j]);
+        mma_16816(acc[nt], a_first, b[0], b[1]);
+        mma_16816(acc[nt], a_second, b[2], b[3]);
+      }
     }
+  }
+
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[nt][c];
+  __syncthreads();
+  // Output (row r of the weight tile, batch row col of tile nt) sits in lane (r % 8) * 4 + col / 2,
+  // register (r / 8) * 2 + col % 2 (the mma's C layout). r varies fastest: coalesced stores.
+  for (int i = threadIdx.x; i < NT * TILE_N * TILE_M; i += WARPS * 32) {
+    const int nt = i / (TILE_N * TILE_M), r = i % TILE_N, col = (i / TILE_N) % TILE_M;
+    const int m = nt * TILE_M + col, n = n0 + r;
+    if (m >= n_rows || n >= N) continue;
+    const int src_lane = (r % 8) * 4 + col / 2, c = (r / 8) * 2 + col % 2;
+    float total = 0.0f;
+#pragma unroll
+    for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
+    if (bias != nullptr) total += to_float(bias[n]);
+    store_out(out + (size_t)m * ld_out + n, total);
   }
 }
 
-template <int K, int ROWS, typename OutT>
+template <int K, int NT, typename OutT>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                  int n_rows, int N, cudaStream_t stream) {
-  // Enough resident blocks to fill every multiprocessor once (the occupancy and SM count are
-  // properties of the device and the kernel, the same in every translation unit).
-  static int grid_limit = 0;
-  if (grid_limit == 0) {
-    int device = 0, sms = 0, per_sm = 0;
-    cudaCheck(cudaGetDevice(&device));
-    cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    cudaCheck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<K, ROWS, OutT>,
-                                                            gemv::WARPS * 32, 0));
-    grid_limit = sms * (per_sm > 0 ? per_sm : 1);
-  }
-  const int blocks = CEIL_DIV(N, gemv::WARPS);
-  gemv_kernel<K, ROWS, OutT><<<blocks < grid_limit ? blocks : grid_limit, gemv::WARPS * 32, 0, stream>>>(
-      out, ld_out, x, ld_x, w, bias, n_rows, N);
-  cudaCheck(cudaGetLastError());
+  launch_pdl(gemv_kernel<K, NT, OutT>, CEIL_DIV(N, gemv::TILE_N), gemv::WARPS * 32, 0, stream, out, ld_out,
+             x, ld_x, w, bias, n_rows, N);
 }
 
 template <int K, int MAX_ROWS, typename OutT>
 void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                   int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
                   int n_rows, int N, cudaStream_t stream) {
-  static_assert(K % 256 == 0, "gemv_forward: K must be a multiple of 256 (32 lanes x 8 elements)");
+  static_assert(K % 32 == 0, "gemv_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 32, "gemv_forward: MAX_ROWS in [1, 32]");
   if (n_rows <= 0 || N <= 0) return;
   launch_check(n_rows <= MAX_ROWS, "gemv_forward", "n_rows must be <= MAX_ROWS", n_rows);
@@ -117,11 +156,10 @@ void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*
   launch_check(ld_out >= N, "gemv_forward", "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, "gemv_forward", "x");
   check_aligned16(w, K, "gemv_forward", "w");
-  // One instantiation per power of two up to MAX_ROWS (the decode batch buckets).
-  if (n_rows <= 1) gemv_launch<K, 1, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (n_rows <= 2 || MAX_ROWS <= 2) gemv_launch<K, (MAX_ROWS < 2 ? MAX_ROWS : 2), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (n_rows <= 4 || MAX_ROWS <= 4) gemv_launch<K, (MAX_ROWS < 4 ? MAX_ROWS : 4), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (n_rows <= 8 || MAX_ROWS <= 8) gemv_launch<K, (MAX_ROWS < 8 ? MAX_ROWS : 8), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (n_rows <= 16 || MAX_ROWS <= 16) gemv_launch<K, (MAX_ROWS < 16 ? MAX_ROWS : 16), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else gemv_launch<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  // One instantiation per batch-tile count the compiled MAX_ROWS can need.
+  constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
+  const int nt = CEIL_DIV(n_rows, gemv::TILE_M);
+  if (nt <= 1) gemv_launch<K, 1, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  else if (nt <= 2 || MAX_NT <= 2) gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  else gemv_launch<K, MAX_NT, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
 }

@@ -16,6 +16,8 @@ template <int KV_HEADS, int HEAD_DIM>
 __global__ void kv_store_kernel(floatX* __restrict__ k_cache, floatX* __restrict__ v_cache,
                                 const floatX* __restrict__ k, int ld_k, const floatX* __restrict__ v,
                                 int ld_v, const int32_t* __restrict__ new_slots, int n_tokens) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int ROW = KV_HEADS * HEAD_DIM;
   constexpr int CHUNKS = ROW / 8;
   const size_t n_items = (size_t)n_tokens * CHUNKS;
@@ -47,7 +49,6 @@ void kv_store_forward(floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
   const size_t n_items = (size_t)n_tokens * (KV_HEADS * HEAD_DIM / 8);
   const int threads = 256;
   const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  kv_store_kernel<KV_HEADS, HEAD_DIM><<<(int)(want < max_blocks ? want : max_blocks), threads, 0, stream>>>(
+  launch_pdl(kv_store_kernel<KV_HEADS, HEAD_DIM>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
       k_cache, v_cache, k, ld_k, v, ld_v, new_slots, n_tokens);
-  cudaCheck(cudaGetLastError());
 }

@@ -30,6 +30,8 @@ template <int HIDDEN, bool ADD>
 __global__ void __launch_bounds__(RmsnormShape<HIDDEN>::THREADS)
 rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* residual,
                const floatX* __restrict__ weight, float eps) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   using S = RmsnormShape<HIDDEN>;
   const size_t row = (size_t)blockIdx.x * HIDDEN;
   x128 s[S::PER_THREAD];
@@ -76,9 +78,8 @@ void rmsnorm_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* x /*[n_rows
   check_aligned16(out, HIDDEN, "rmsnorm_forward", "out");
   check_aligned16(x, HIDDEN, "rmsnorm_forward", "x");
   check_aligned16(weight, HIDDEN, "rmsnorm_forward", "weight");
-  rmsnorm_kernel<HIDDEN, false><<<n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream>>>(
+  launch_pdl(rmsnorm_kernel<HIDDEN, false>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
       nullptr, out, x, nullptr, weight, eps);
-  cudaCheck(cudaGetLastError());
 }
 
 template <int HIDDEN>
@@ -91,7 +92,6 @@ void add_rmsnorm_forward(floatX* sum /*[n_rows, HIDDEN]*/, floatX* normed /*[n_r
   check_aligned16(x, HIDDEN, "add_rmsnorm_forward", "x");
   check_aligned16(residual, HIDDEN, "add_rmsnorm_forward", "residual");
   check_aligned16(weight, HIDDEN, "add_rmsnorm_forward", "weight");
-  rmsnorm_kernel<HIDDEN, true><<<n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream>>>(
+  launch_pdl(rmsnorm_kernel<HIDDEN, true>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
       sum, normed, x, residual, weight, eps);
-  cudaCheck(cudaGetLastError());
 }

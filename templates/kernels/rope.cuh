@@ -26,6 +26,8 @@ template <int HEAD_DIM>
 __global__ void rope_kernel(floatX* out, int ld_out, const floatX* in, int ld_in,
                             const int32_t* __restrict__ positions, RopeTable<HEAD_DIM> table,
                             int n_tokens, int n_heads) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int HALF = HEAD_DIM / 2;
   constexpr int GROUPS = HALF / 8;  // chunks of 8 per half head
   const size_t n_items = (size_t)n_tokens * n_heads * GROUPS;
@@ -70,7 +72,6 @@ void rope_forward(floatX* out /*[n_tokens, ld_out] heads at columns [0, n_heads*
   const size_t max_blocks = (size_t)132 * 32;
   const int blocks = (int)(CEIL_DIV(n_items, (size_t)threads) < max_blocks ? CEIL_DIV(n_items, (size_t)threads)
                                                                            : max_blocks);
-  rope_kernel<HEAD_DIM><<<blocks, threads, 0, stream>>>(out, ld_out, in, ld_in, positions, table,
+  launch_pdl(rope_kernel<HEAD_DIM>, blocks, threads, 0, stream,out, ld_out, in, ld_in, positions, table,
                                                          n_tokens, n_heads);
-  cudaCheck(cudaGetLastError());
 }

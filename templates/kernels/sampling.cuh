@@ -172,6 +172,8 @@ template <int VOCAB>
 __global__ void __launch_bounds__(sampling::THREADS)
 sample_kernel(int32_t* __restrict__ out_tokens, const float* __restrict__ logits,
               const llc::SamplingRow* __restrict__ rows) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   using namespace sampling;
   __shared__ uint64_t hist[BINS * COPIES];
   __shared__ uint64_t tot[BINS];
@@ -269,6 +271,5 @@ template <int VOCAB>
 void sample_forward(int32_t* out_tokens /*[n_rows]*/, const float* logits /*[n_rows][VOCAB]*/,
                     const llc::SamplingRow* rows /*[n_rows], device*/, int n_rows, cudaStream_t stream) {
   if (n_rows <= 0) return;
-  sample_kernel<VOCAB><<<n_rows, sampling::THREADS, 0, stream>>>(out_tokens, logits, rows);
-  cudaCheck(cudaGetLastError());
+  launch_pdl(sample_kernel<VOCAB>, n_rows, sampling::THREADS, 0, stream,out_tokens, logits, rows);
 }

@@ -15,6 +15,8 @@ large |g| saturates correctly: g -> -inf gives -0, g -> +inf gives g).
 template <int INTER>
 __global__ void silu_mul_kernel(floatX* __restrict__ out, const floatX* __restrict__ gate, int ld_gate,
                                 const floatX* __restrict__ up, int ld_up, int n_tokens) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   constexpr int CHUNKS = INTER / 8;
   const size_t n_items = (size_t)n_tokens * CHUNKS;
   for (size_t item = (size_t)blockIdx.x * blockDim.x + threadIdx.x; item < n_items;
@@ -47,7 +49,6 @@ void silu_mul_forward(floatX* out /*[n_tokens, INTER]*/, const floatX* gate /*[n
   const size_t n_items = (size_t)n_tokens * (INTER / 8);
   const int threads = 256;
   const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  silu_mul_kernel<INTER><<<(int)(want < max_blocks ? want : max_blocks), threads, 0, stream>>>(
+  launch_pdl(silu_mul_kernel<INTER>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
       out, gate, ld_gate, up, ld_up, n_tokens);
-  cudaCheck(cudaGetLastError());
 }

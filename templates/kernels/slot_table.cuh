@@ -17,6 +17,8 @@ __global__ void __launch_bounds__(THREADS)
 slot_table_update_kernel(int32_t* __restrict__ slot_table, int max_context,
                          const int32_t* __restrict__ seq_starts, const int32_t* __restrict__ seq_rows,
                          const int32_t* __restrict__ positions, const int32_t* __restrict__ new_slots) {
+  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
+  pdl_launch_dependents();
   const int s = blockIdx.x;
   const int begin = seq_starts[s], end = seq_starts[s + 1];
   int32_t* row = slot_table + (size_t)seq_rows[s] * max_context;
@@ -33,7 +35,6 @@ inline void slot_table_update_forward(int32_t* slot_table /*[rows][max_context]*
                                       const int32_t* new_slots /*[n_tokens]*/, int n_seqs,
                                       cudaStream_t stream) {
   if (n_seqs <= 0) return;
-  slot_table_update_kernel<128><<<n_seqs, 128, 0, stream>>>(slot_table, max_context, seq_starts,
+  launch_pdl(slot_table_update_kernel<128>, n_seqs, 128, 0, stream,slot_table, max_context, seq_starts,
                                                             seq_rows, positions, new_slots);
-  cudaCheck(cudaGetLastError());
 }

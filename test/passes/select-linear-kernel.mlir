@@ -37,6 +37,22 @@ func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100x
 
 // -----
 
+// One projection with K = 72 (not a multiple of 32, which the GEMV reads in 4-lane pieces): the
+// whole decode function keeps cuBLASLt, so no step mixes the two kernels.
+// CHECK-LABEL: func.func @decode_odd_k
+// CHECK:         llama.linear {{.+}} {kernel = "cublaslt"}
+// CHECK:         llama.linear {{.+}} {kernel = "cublaslt"}
+func.func @decode_odd_k(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16>
+    attributes {llama.step = "decode"} {
+  %w1 = llama.weight "w1" : tensor<72x64xbf16>
+  %y = llama.linear %x, %w1 : (tensor<?x64xbf16>, tensor<72x64xbf16>) -> tensor<?x72xbf16>
+  %w2 = llama.weight "w2" : tensor<64x72xbf16>
+  %z = llama.linear %y, %w2 : (tensor<?x72xbf16>, tensor<64x72xbf16>) -> tensor<?x64xbf16>
+  return %z : tensor<?x64xbf16>
+}
+
+// -----
+
 // expected-error @+1 {{cannot select a linear kernel: @unmarked needs llama.step = "prefill" or "decode"}}
 func.func @unmarked(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
   %w = llama.weight "w" : tensor<64x64xbf16>
