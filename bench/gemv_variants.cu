@@ -1,116 +1,163 @@
-// gemv_variants.cu - times design variants of the decode GEMV against the copy bandwidth, to pick
-// the shape of templates/kernels/gemv.cuh (a benchmark: prints numbers, asserts nothing).
+// gemv_variants.cu - times design variants of the tensor-core decode GEMV against the copy
+// bandwidth, to pick the shape of templates/kernels/gemv.cuh (a benchmark: prints numbers,
+// asserts nothing; correctness of the chosen design is test/gpu/test_gemv.cu's job).
 //
 //   nvcc -arch=sm_90 -O3 -std=c++17 -I. bench/gemv_variants.cu -o gemv_variants && ./gemv_variants
 //
-// Knobs: SEG (16-byte weight chunks per lane loaded back to back), WARPS per block, X_SMEM (stage
-// the ROWS x K input in shared memory once per block instead of reading it through L1), and the
-// grid (fill the GPU once and grid-stride, or one block per WARPS rows).
+// Every variant computes out[m, n] = sum_k x[m, k] w[n, k] with gemv.cuh's fragment trick (a lane's
+// 16-byte chunk of weight rows g and g+8 and of x row g are its mma registers as loaded). Knobs:
+//   WARPS     warps per block, splitting K (interleaved units of 32 * J k);
+//   J         16-byte chunks per lane per row and unit (bytes in flight per lane: 2 * 16 * J);
+//   PREFETCH  load the next unit's weights before the current unit's mma (register double buffer);
+//   PERSIST   a grid that fills the GPU once and strides over 16-row tiles, instead of one block per
+//             tile.
+// (The CUDA-core GEMV of the first design was swept by an earlier version of this file; its
+// results are in docs/performance.md.)
 #include <algorithm>
 #include <cstdio>
 #include <vector>
 
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/convert.cuh"
+#include "templates/kernels/mma.cuh"
 #include "test/gpu/test_common.h"  // median_ms
 
-template <int K, int ROWS, int SEG, int WARPS, bool X_SMEM>
-__global__ void __launch_bounds__(WARPS * 32)
-    variant_kernel(floatX* __restrict__ out, const floatX* __restrict__ x, const floatX* __restrict__ w, int N) {
-  extern __shared__ __align__(16) floatX xs[];
-  const int lane = threadIdx.x % 32;
-  const floatX* xin = x;
-  if constexpr (X_SMEM) {
-    for (int i = threadIdx.x; i < ROWS * K / 8; i += blockDim.x) store128(xs + i * 8, load128(x + i * 8));
-    __syncthreads();
-    xin = xs;
+template <int J>
+__device__ __forceinline__ void load_unit(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo, const floatX* w_hi,
+                                          int unit) {
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    lo[j] = load128cs(w_lo + (size_t)unit * 32 * J + j * 32);
+    hi[j] = load128cs(w_hi + (size_t)unit * 32 * J + j * 32);
   }
-  constexpr int CPL = K / 256;
-  for (int n = blockIdx.x * WARPS + threadIdx.x / 32; n < N; n += gridDim.x * WARPS) {
-    const floatX* wrow = w + (size_t)n * K;
-    float acc[ROWS] = {};
+}
+
+template <int J>
+__device__ __forceinline__ void mma_unit(float (&acc)[4], const x128 (&lo)[J], const x128 (&hi)[J],
+                                         const floatX* x_row, int unit) {
+  x128 xv[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) xv[j] = load128(x_row + (size_t)unit * 32 * J + j * 32);
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const uint32_t* l = reinterpret_cast<const uint32_t*>(&lo[j]);
+    const uint32_t* h = reinterpret_cast<const uint32_t*>(&hi[j]);
+    const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv[j]);
+    const uint32_t a0[4] = {l[0], h[0], l[1], h[1]}, a1[4] = {l[2], h[2], l[3], h[3]};
+    mma_16816(acc, a0, b[0], b[1]);
+    mma_16816(acc, a1, b[2], b[3]);
+  }
+}
+
+template <int K, int WARPS, int J, bool PREFETCH>
+__global__ void __launch_bounds__(WARPS * 32)
+    variant_kernel(floatX* __restrict__ out, const floatX* __restrict__ x, const floatX* __restrict__ w,
+                   int n_rows, int N) {
+  constexpr int UNITS = K / (32 * J);
+  __shared__ float partial[WARPS][4][32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+  const floatX* x_row = x + (size_t)min(g, n_rows - 1) * K + t * 8;
+  for (int tile = blockIdx.x; tile * 16 < N; tile += gridDim.x) {
+    const int n0 = tile * 16;
+    const floatX* w_lo = w + (size_t)min(n0 + g, N - 1) * K + t * 8;
+    const floatX* w_hi = w + (size_t)min(n0 + g + 8, N - 1) * K + t * 8;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    x128 lo[J], hi[J];
+    if constexpr (PREFETCH) {
+      if (warp < UNITS) load_unit<J>(lo, hi, w_lo, w_hi, warp);
 #pragma unroll 1
-    for (int seg = 0; seg < CPL / SEG; ++seg) {
-      x128 wv[SEG];
+      for (int unit = warp; unit < UNITS; unit += WARPS) {
+        x128 nlo[J], nhi[J];
+        if (unit + WARPS < UNITS) load_unit<J>(nlo, nhi, w_lo, w_hi, unit + WARPS);
+        mma_unit<J>(acc, lo, hi, x_row, unit);
 #pragma unroll
-      for (int s = 0; s < SEG; ++s) wv[s] = load128cs(wrow + (size_t)((seg * SEG + s) * 32 + lane) * 8);
-#pragma unroll
-      for (int s = 0; s < SEG; ++s) {
-        const int c = (seg * SEG + s) * 32 + lane;
-#pragma unroll
-        for (int m = 0; m < ROWS; ++m) {
-          const x128 xv = load128(xin + (size_t)m * K + (size_t)c * 8);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) acc[m] = fmaf(to_float(wv[s].v[e]), to_float(xv.v[e]), acc[m]);
+        for (int j = 0; j < J; ++j) {
+          lo[j] = nlo[j];
+          hi[j] = nhi[j];
         }
+      }
+    } else {
+#pragma unroll 1
+      for (int unit = warp; unit < UNITS; unit += WARPS) {
+        load_unit<J>(lo, hi, w_lo, w_hi, unit);
+        mma_unit<J>(acc, lo, hi, x_row, unit);
       }
     }
 #pragma unroll
-    for (int m = 0; m < ROWS; ++m) {
-      const float t = __shfl_sync(0xffffffffu, warp_reduce_sum(acc[m]), 0);
-      if (lane == m) out[(size_t)m * N + n] = from_float<floatX>(t);
+    for (int c = 0; c < 4; ++c) partial[warp][c][lane] = acc[c];
+    __syncthreads();
+    for (int i = threadIdx.x; i < 128; i += WARPS * 32) {
+      const int r = i % 16, col = i / 16, n = n0 + r;
+      float total = 0.0f;
+      for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][(r / 8) * 2 + col % 2][(r % 8) * 4 + col / 2];
+      if (col < n_rows && n < N) out[(size_t)col * N + n] = from_float<floatX>(total);
     }
+    __syncthreads();  // partial is reused by the next tile
   }
 }
 
 double g_copy = 0;
 
-template <int K, int ROWS, int SEG, int WARPS, bool X_SMEM>
-void run(const char* shape, int N, bool fill_once) {
+template <int K, int WARPS, int J, bool PREFETCH>
+void run(const char* shape, int N, int rows, bool persist) {
   const size_t bytes = (size_t)N * K * 2;
-  const int copies = (int)std::max<size_t>(2, (600u << 20) / bytes + 1);
-  std::vector<floatX*> ws(copies);
-  for (auto& p : ws) {
-    cudaCheck(cudaMalloc(&p, bytes));
-    fill_random_forward(p, (int64_t)N * K, 1, 0.f, 0.05f, 0);
+  const int copies = (int)std::max<size_t>(2, (512u << 20) / bytes + 1);  // defeat the 60 MB L2
+  std::vector<XBuf> ws;
+  for (int i = 0; i < copies; ++i) {
+    ws.emplace_back((size_t)N * K);
+    fill_random_forward(ws.back().ptr, (int64_t)N * K, 7 + i, 0.0f, 0.05f, 0);
   }
-  floatX *x, *out;
-  cudaCheck(cudaMalloc(&x, (size_t)ROWS * K * 2));
-  cudaCheck(cudaMalloc(&out, (size_t)ROWS * N * 2));
-  fill_random_forward(x, (int64_t)ROWS * K, 2, 0.f, 1.f, 0);
-  auto kernel = variant_kernel<K, ROWS, SEG, WARPS, X_SMEM>;
-  const int smem = X_SMEM ? ROWS * K * 2 : 0;
-  if (smem > 48 * 1024) cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  int per_sm = 0;
-  cudaCheck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, WARPS * 32, smem));
-  const int blocks_all = CEIL_DIV(N, WARPS), limit = 132 * std::max(per_sm, 1);
-  const int blocks = fill_once ? std::min(blocks_all, limit) : blocks_all;
-  int call = 0;  // each call reads the next copy of the weight
-  const double ms = median_ms([&] { kernel<<<blocks, WARPS * 32, smem>>>(out, x, ws[call++ % copies], N); });
-  cudaCheck(cudaGetLastError());
+  XBuf x((size_t)8 * K), out((size_t)8 * N);
+  fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
+  auto kernel = variant_kernel<K, WARPS, J, PREFETCH>;
+  int per_sm = 0, sms = 0;
+  cudaCheck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, WARPS * 32, 0));
+  cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const int tiles = CEIL_DIV(N, 16);
+  const int grid = persist ? std::min(tiles, sms * per_sm) : tiles;
+  // Ten back-to-back launches per timed call, as in a decode step (a lone launch between two
+  // events also times the event and launch latency, which is most of a 10 us kernel's gap).
+  constexpr int kBurst = 10;
+  int call = 0;
+  const double ms = median_ms([&] {
+    for (int i = 0; i < kBurst; ++i)
+      kernel<<<grid, WARPS * 32, 0, 0>>>(out.ptr, x.ptr, ws[call++ % copies].ptr, rows, N);
+  }) / kBurst;
   const double gbps = bytes / (ms * 1e-3) / 1e9;
-  printf("%-10s N%-6d K%-5d rows%-2d SEG%-2d WARPS%d %s %s occ%d: %.4f ms %5.0f GB/s %.2f of copy\n", shape, N,
-         K, ROWS, SEG, WARPS, X_SMEM ? "xsmem" : "xL1  ", fill_once ? "fill " : "plain", per_sm, ms, gbps,
-         gbps / g_copy);
-  for (auto p : ws) cudaFree(p);
-  cudaFree(x);
-  cudaFree(out);
+  std::printf("%-8s N%-6d K%-5d rows%d W%d J%d %-8s %-7s grid %5d (%d/SM): %7.4f ms %5.0f GB/s %.2f of copy\n",
+              shape, N, K, rows, WARPS, J, PREFETCH ? "prefetch" : "plain", persist ? "persist" : "tiles",
+              grid, per_sm, ms, gbps, gbps / g_copy);
 }
 
-template <int K, int ROWS>
+template <int K>
 void sweep(const char* shape, int N) {
-  run<K, ROWS, 8, 4, false>(shape, N, true);
-  run<K, ROWS, 8, 4, false>(shape, N, false);
-  run<K, ROWS, 16, 4, false>(shape, N, true);
-  run<K, ROWS, 4, 4, false>(shape, N, true);
-  run<K, ROWS, 8, 8, false>(shape, N, true);
-  run<K, ROWS, 8, 4, true>(shape, N, true);
-  run<K, ROWS, 16, 8, true>(shape, N, true);
+  for (int rows : {1, 4}) {
+    run<K, 8, 4, false>(shape, N, rows, false);  // templates/kernels/gemv.cuh as of this file
+    run<K, 8, 4, true>(shape, N, rows, false);
+    run<K, 8, 4, true>(shape, N, rows, true);
+    run<K, 4, 4, true>(shape, N, rows, false);
+    run<K, 4, 8, false>(shape, N, rows, false);
+    run<K, 4, 8, true>(shape, N, rows, true);
+    run<K, 16, 2, true>(shape, N, rows, false);
+  }
 }
 
 int main() {
-  const size_t bytes = (size_t)1 << 31;
-  char *src, *dst;
-  cudaCheck(cudaMalloc(&src, bytes));
-  cudaCheck(cudaMalloc(&dst, bytes));
-  g_copy = 2.0 * bytes / (median_ms([&] { cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); }) * 1e-3) / 1e9;
-  printf("copy bandwidth %.0f GB/s\n", g_copy);
-  cudaFree(src);
-  cudaFree(dst);
-  sweep<4096, 1>("gate_up", 28672);
-  sweep<4096, 1>("qkv", 6144);
-  sweep<14336, 1>("down", 4096);
-  sweep<4096, 4>("gate_up", 28672);
-  sweep<14336, 4>("down", 4096);
+  {
+    const size_t bytes = (size_t)1 << 31;
+    DevBuf<char> src(bytes), dst(bytes);
+    cudaCheck(cudaMemset(src.ptr, 1, bytes));
+    const float ms =
+        median_ms([&] { cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice)); });
+    g_copy = 2.0 * bytes / (ms * 1e-3) / 1e9;
+    std::printf("copy bandwidth (read + write): %.0f GB/s\n", g_copy);
+  }
+  sweep<4096>("qkv_8b", 6144);
+  sweep<4096>("o_8b", 4096);
+  sweep<4096>("gateup8b", 28672);
+  sweep<14336>("down_8b", 4096);
+  sweep<4096>("lmhead8b", 128256);
+  sweep<2048>("qkv_1b", 3072);
+  sweep<8192>("down_1b", 2048);
   return 0;
 }

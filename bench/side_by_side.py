@@ -139,7 +139,10 @@ def run_ours(cmd, tag, logdir, timeout):
                 f"{proc.stdout}\n--- stderr\n{proc.stderr}")
     if proc.returncode != 0:
         raise RuntimeError(f"exit {proc.returncode}: {proc.stderr.strip()[-600:]} (log: {log_path})")
-    objects = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    try:
+        return json.loads(proc.stdout), wall
+    except json.JSONDecodeError:  # something else printed too: the object is the last line
+        objects = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not objects:
         raise RuntimeError(f"no JSON object on stdout (log: {log_path})")
     return json.loads(objects[-1]), wall
@@ -223,13 +226,13 @@ def hf_load(ckpt):
     return model.eval()
 
 
-def hf_generate_s(model, ids, n):
+def hf_generate_s(model, ids, n, kwargs):
     """Wall seconds of one generate of exactly n new tokens (EOS ignored), GPU synchronised."""
     import torch
     torch.cuda.synchronize()
     t = time.perf_counter()
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=n,
-                         min_new_tokens=n, do_sample=False, pad_token_id=model.config.eos_token_id)
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=n, min_new_tokens=n,
+                         do_sample=False, pad_token_id=model.config.eos_token_id, **kwargs)
     torch.cuda.synchronize()
     s = time.perf_counter() - t
     if out.shape[1] - ids.shape[1] != n:
@@ -237,50 +240,55 @@ def hf_generate_s(model, ids, n):
     return s
 
 
-def hf_enable_compile(model, fullgraph, manual=False):
-    """Static cache + torch.compile(mode='reduce-overhead'), the transformers 5 way (docs, "static
-    cache and torch.compile"): given a static cache, generate compiles the decode-step forward
-    itself, as generation_config.compile_config says (compiling the model by hand as well would
-    recompile). manual, or no CompileConfig (older transformers): model.forward compiled by hand.
-    Returns (description, 'auto' | 'manual')."""
+def hf_enable_compile(model, st, manual=False):
+    """Static cache + torch.compile(mode='reduce-overhead', dynamic=False), the transformers 5 way
+    (docs: "pass a fixed-size cache to generate to trigger torch.compile automatically"; compiling
+    the model by hand as well would recompile): generate(cache_implementation='static',
+    compile_config=CompileConfig(...)) compiles the decode-step forward itself. manual, or no
+    CompileConfig (older transformers): model.forward = torch.compile(...) by hand. Sets st['kwargs']
+    (for generate), st['path'] and st['configuration']."""
     import torch
-    model.generation_config.cache_implementation = "static"
-    why = " (generate did not compile the decode step itself)"
+    fullgraph, why = st["fullgraph"], " (generate did not compile the decode step itself)"
     if not manual:
         try:
             from transformers import CompileConfig
-            model.generation_config.compile_config = CompileConfig(fullgraph=fullgraph, mode="reduce-overhead")
-            return (f"static cache; generate's own torch.compile of the decode step (CompileConfig("
-                    f"fullgraph={fullgraph}, mode='reduce-overhead'))"), "auto"
+            cc = CompileConfig(fullgraph=fullgraph, dynamic=False, mode="reduce-overhead")
+            st.update(kwargs={"cache_implementation": "static", "compile_config": cc}, path="auto",
+                      configuration=f"generate(cache_implementation='static', compile_config=CompileConfig("
+                                    f"fullgraph={fullgraph}, dynamic=False, mode='reduce-overhead')): "
+                                    "generate compiles the decode step")
+            return
         except (ImportError, TypeError) as e:
             why = f" (no usable CompileConfig: {e})"
-    model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=fullgraph)
-    return f"static cache; model.forward = torch.compile(mode='reduce-overhead', fullgraph={fullgraph}){why}", "manual"
+    model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=fullgraph, dynamic=False)
+    st.update(kwargs={"cache_implementation": "static"}, path="manual",
+              configuration=f"static cache; model.forward = torch.compile(mode='reduce-overhead', "
+                            f"fullgraph={fullgraph}, dynamic=False){why}")
 
 
-def hf_compile_warmup(model, ids, res):
+def hf_compile_warmup(model, ids, st):
     """generate(256) twice (compile and CUDA-graph capture, then steady state). Falls back, saying so
-    in res['configuration']: to fullgraph=False if fullgraph=True fails; to a hand-compiled forward
+    in st['configuration']: to fullgraph=False if fullgraph=True fails; to a hand-compiled forward
     if generate compiled nothing (no graph counted by dynamo)."""
     import torch
     from torch._dynamo.utils import counters
     warm = []
     for _ in range(2):
         try:
-            warm.append(hf_generate_s(model, ids, GEN_LEN))
+            warm.append(hf_generate_s(model, ids, GEN_LEN, st["kwargs"]))
         except Exception as e:  # a graph break fails fullgraph=True
-            if not res["fullgraph"]:
+            if not st["fullgraph"]:
                 raise
             log(f"  HF compile: fullgraph=True failed ({type(e).__name__}: {str(e)[:300]}); now fullgraph=False")
             torch._dynamo.reset()
-            res["fullgraph"] = False
-            desc, res["path"] = hf_enable_compile(model, False, res["path"] == "manual")
-            res["configuration"] = desc + f" [fullgraph=True failed: {type(e).__name__}]"
-            warm.append(hf_generate_s(model, ids, GEN_LEN))
-        if res["path"] == "auto" and not (hasattr(model, "_compiled_call") or counters["stats"]["unique_graphs"]):
+            st["fullgraph"] = False
+            hf_enable_compile(model, st, st["path"] == "manual")
+            st["configuration"] += f" [fullgraph=True failed: {type(e).__name__}]"
+            warm.append(hf_generate_s(model, ids, GEN_LEN, st["kwargs"]))
+        if st["path"] == "auto" and not (hasattr(model, "_compiled_call") or counters["stats"]["unique_graphs"]):
             log("  HF compile: generate compiled nothing; compiling model.forward by hand")
-            res["configuration"], res["path"] = hf_enable_compile(model, res["fullgraph"], manual=True)
-            warm.append(hf_generate_s(model, ids, GEN_LEN))
+            hf_enable_compile(model, st, manual=True)
+            warm.append(hf_generate_s(model, ids, GEN_LEN, st["kwargs"]))
     return warm
 
 
@@ -288,7 +296,9 @@ def hf_config_run(ckpt, kind, vocab, runs, budget_left):
     """One transformers configuration ('compile' or 'eager') at batch 1 and 4. A batch that fails
     or finds the time budget spent is recorded in res['errors'] / res['skipped']; the other runs."""
     import torch
-    res = {"kind": kind, "batches": {}, "fullgraph": True, "path": None, "errors": []}
+    res = {"kind": kind, "batches": {}, "errors": []}
+    st = {"fullgraph": True, "kwargs": {}, "path": None,
+          "configuration": "eager: default attention implementation, dynamic cache, no compile"}
     model = hf_load(ckpt)
     res["attn_implementation"] = getattr(model.config, "_attn_implementation", "?")
     try:
@@ -296,10 +306,8 @@ def hf_config_run(ckpt, kind, vocab, runs, budget_left):
             torch._dynamo.reset()
             from torch._dynamo.utils import counters
             counters.clear()  # hf_compile_warmup counts the graphs compiled
-            res["configuration"], res["path"] = hf_enable_compile(model, True)
-        else:
-            res["configuration"] = "eager: default attention, dynamic cache, no compile"
-        log(f"  HF {kind}: {res['configuration']}; attention {res['attn_implementation']}")
+            hf_enable_compile(model, st)
+        log(f"  HF {kind}: {st['configuration']}; attention {res['attn_implementation']}")
         gen = torch.Generator(device="cuda").manual_seed(7)
         for batch in (1, 4):
             if budget_left() <= 0:
@@ -308,21 +316,24 @@ def hf_config_run(ckpt, kind, vocab, runs, budget_left):
                 break
             ids = torch.randint(0, vocab, (batch, PROMPT_LEN), device="cuda", generator=gen)
             try:
-                warm1 = hf_generate_s(model, ids, 1)
-                warm = hf_compile_warmup(model, ids, res) if kind == "compile" else [hf_generate_s(model, ids, 32)]
-                # all generate(256) before the generate(1): a static cache sized for 256 stays valid
-                t_full = [hf_generate_s(model, ids, GEN_LEN) for _ in range(runs)]
-                t_one = [hf_generate_s(model, ids, 1) for _ in range(runs)]
+                warm1 = hf_generate_s(model, ids, 1, st["kwargs"])
+                warm = (hf_compile_warmup(model, ids, st) if kind == "compile"
+                        else [hf_generate_s(model, ids, 32, st["kwargs"])])
+                # every generate(256) before the generate(1): the static cache sized for 256 is kept
+                t_full = [hf_generate_s(model, ids, GEN_LEN, st["kwargs"]) for _ in range(runs)]
+                t_one = [hf_generate_s(model, ids, 1, st["kwargs"]) for _ in range(runs)]
             except Exception as e:
                 res["errors"].append(f"batch {batch}: {type(e).__name__}: {str(e)[:500]}")
                 log(f"  FAIL HF {kind} batch {batch}: {type(e).__name__}: {str(e)[:500]}")
                 continue
             tpot = (statistics.median(t_full) - statistics.median(t_one)) / (GEN_LEN - 1) * 1e3
             res["batches"][batch] = {"tpot_ms": tpot, "warmup_generate_1_s": warm1, "warmup_s": warm,
-                                     "generate_256_s": t_full, "generate_1_s": t_one}
+                                     "generate_256_s": t_full, "generate_1_s": t_one,
+                                     "compile": st["path"] and f"{st['path']}, fullgraph={st['fullgraph']}"}
             log(f"  HF {kind} batch {batch}: TPOT {tpot:.3f} ms (warm-up {', '.join(f'{w:.1f}' for w in warm)} s;"
                 f" generate(256) {statistics.median(t_full):.2f} s, generate(1) {statistics.median(t_one) * 1e3:.1f} ms)")
     finally:
+        res["configuration"] = st["configuration"]
         del model
         gc.collect()
         torch._dynamo.reset()
