@@ -8,7 +8,8 @@
 #   models/<model>                                            (full-size binaries, for --bench)
 #   data/tokenizers/{llama3,llama2}                           (../shared/data/tokenizers)
 # Usage: test/gpu/run-gpu-checks.sh CARRY OUT STAGE...
-#   stages: info kernels runtime engine tokenizer parity[:model,model...] text bench
+#   stages: info kernels runtime engine tokenizer parity[:model,model...] text bench sbs[:1b,8b]
+#   (sbs: bench/side_by_side.py, our binaries against transformers; several minutes per shape)
 # Each stage writes OUT/<stage>.log and prints one summary line; the script's exit status is
 # non-zero if any stage failed. A machine without a GPU gets "skipped: no GPU" and exit 77.
 set -uo pipefail
@@ -66,6 +67,13 @@ for stage in "$@"; do
           --batch-sizes 1,4 --prompt-len 128 --gen-len 256 --bench-runs 3 --json
         tail -5 "$out/bench-$m.log"
       done ;;
+    sbs*)
+      shapes=1b,8b
+      if [[ "$stage" == sbs:* ]]; then shapes=${stage#sbs:}; fi
+      run_stage sbs 3000 python3 "$repo/bench/side_by_side.py" --models-dir "$carry/models" \
+        --tokenizer-dir "$carry/data/tokenizers/llama3" --shapes "$shapes" --out "$out/sbs.json" \
+        --markdown "$out/sbs.md" --commit "$commit"
+      tail -40 "$out/sbs.log" ;;
     *) echo "unknown stage $stage"; failed=1 ;;
   esac
 done
