@@ -11,6 +11,7 @@
 #include "compiler/GraphBuilder.h"
 #include "compiler/Nvcc.h"
 #include "compiler/Paths.h"
+#include "compiler/ResourceReport.h"
 
 #include "codegen/Codegen.h"
 #include "ir/LlamaDialect.h"
@@ -125,6 +126,8 @@ int runCompile(DriverOptions options) {
                     join(llcPipelinePassNames(), ", "));
   if (options.emit != "mlir" && options.emit != "cuda" && options.emit != "bin")
     return report("--emit must be mlir, cuda or bin, found '" + options.emit + "'");
+  if (options.resourceReport && options.emit != "bin")
+    return report("--resource-report needs --emit=bin (it reports what ptxas compiled)");
 
   Expected<ModelConfig> config = readModelConfig(options.configPath);
   if (!config)
@@ -178,9 +181,25 @@ int runCompile(DriverOptions options) {
   if (options.emit == "cuda")
     return 0;
 
-  NvccJob job{options.nvcc, sourcePath, output, resolved->arch, options.verbose};
-  if (Error e = runNvcc(job))
-    return report(std::move(e));
+  NvccJob job{options.nvcc, sourcePath, output, resolved->arch, options.verbose,
+              options.resourceReport};
+  Expected<std::string> nvccLog = runNvcc(job);
+  if (!nvccLog)
+    return report(nvccLog.takeError());
+  if (options.resourceReport) {
+    Expected<std::vector<KernelResources>> kernels = parsePtxasInfo(*nvccLog);
+    if (!kernels)
+      return report(kernels.takeError());
+    ResourceReport resources;
+    resources.arch = resolved->arch;
+    for (StringRef step : {"prefill", "decode"})
+      resources.launches[step.str()] = launcherCalls(*source, ("model_" + step).str());
+    resources.bytes = byteConstants(*source);
+    resources.kernels = std::move(*kernels);
+    outs() << formatResourceReport(resources);
+    if (Error e = writeFile(output + ".resources.json", resourceReportJson(resources)))
+      return report(std::move(e));
+  }
   return 0;
 }
 

@@ -18,6 +18,7 @@ struct DriverOptions {
   std::string dumpIRDir;         ///< one file per stage
   std::string nvcc;              ///< explicit nvcc; else $CUDA_HOME/bin, PATH, /usr/local/cuda/bin
   bool verbose = false;          ///< print the nvcc command line
+  bool resourceReport = false;   ///< print the resource report, write OUT.resources.json
   CompileOptions compile;
   PipelineOptions pipeline;
 };

@@ -58,7 +58,7 @@ Expected<std::string> findNvcc(const std::string &explicitPath) {
               "\nInstall the CUDA toolkit, set CUDA_HOME, or pass --nvcc PATH");
 }
 
-Error runNvcc(const NvccJob &job) {
+Expected<std::string> runNvcc(const NvccJob &job) {
   Expected<std::string> nvcc = findNvcc(job.nvcc);
   if (!nvcc)
     return nvcc.takeError();
@@ -87,6 +87,10 @@ Error runNvcc(const NvccJob &job) {
                                    "-lllc_tokenizer",
                                    "-lcublasLt",
                                    "-lpcre2-8"};
+  if (job.ptxasInfo) {
+    args.push_back("-Xptxas");
+    args.push_back("-v");
+  }
   if (job.verbose) {
     for (const std::string &a : args)
       errs() << a << " ";
@@ -113,7 +117,7 @@ Error runNvcc(const NvccJob &job) {
   }
   if (job.verbose && !log.empty())
     errs() << log;
-  return Error::success();
+  return log;
 }
 
 } // namespace llc

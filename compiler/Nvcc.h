@@ -16,14 +16,15 @@ struct NvccJob {
   std::string output;  ///< the binary
   std::string arch;    ///< e.g. sm_90
   bool verbose = false;
+  bool ptxasInfo = false;  ///< add -Xptxas -v (per-kernel registers, shared memory, spills)
 };
 
 /// The nvcc to use, or an error saying where it looked.
 llvm::Expected<std::string> findNvcc(const std::string &explicitPath);
 
-/// Compiles and links `job.source` against the runtime library. On failure the error
-/// holds nvcc's full output.
-llvm::Error runNvcc(const NvccJob &job);
+/// Compiles and links `job.source` against the runtime library and returns nvcc's output
+/// (stdout and stderr). On failure the error holds that output.
+llvm::Expected<std::string> runNvcc(const NvccJob &job);
 
 } // namespace llc
 

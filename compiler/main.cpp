@@ -72,6 +72,10 @@ int main(int argc, char **argv) {
   compile->add_flag("--reference-attention", options.pipeline.referenceAttention,
                     "Use the naive reference attention kernel everywhere (debugging)");
   compile->add_flag("-v,--verbose", options.verbose, "Print the nvcc command line");
+  compile->add_flag("--resource-report", options.resourceReport,
+                    "After nvcc: print each step's kernel launcher calls, the planned arena sizes "
+                    "and every kernel's registers, shared memory, stack and spills (ptxas -v); "
+                    "also written as JSON to OUT.resources.json");
 
   try {
     app.parse(argc, argv);
