@@ -9,6 +9,8 @@
 #include "compiler/CompileDriver.h"
 #include "runtime/version.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -62,9 +64,7 @@ int main(int argc, char **argv) {
                       "Write the module after the frontend and after every pass, one file per "
                       "stage, into this directory");
   compile->add_option("--disable-pass", disabled,
-                      "Leave a pass out (repeatable): llc-merge-kv-linear, "
-                      "llc-fuse-residual-rmsnorm, llc-index-gqa-heads, "
-                      "llc-select-attention-kernel");
+                      "Leave a pass out (repeatable): " + llvm::join(llc::llcPipelinePassNames(), ", "));
   compile->add_flag("--no-merge-q", noMergeQ,
                     "Merge only K and V (not Q) into one projection");
   compile->add_flag("--no-merge-gate-up", noMergeGateUp,
