@@ -10,10 +10,9 @@
 // Any failure prints exactly one line `error: ...` on stderr and returns 1.
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <limits>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>

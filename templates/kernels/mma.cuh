@@ -1,5 +1,6 @@
 /*
-Inline-PTX building blocks for the tensor-core attention kernels (sm_80+, used on sm_90):
+Inline-PTX building blocks for the tensor-core kernels (attention, decode GEMV; sm_80+, used on
+sm_90):
   cp_async16        16-byte global -> shared copy (cp.async.cg), zero-filling when !valid
   ldmatrix_x4[_trans] four 8x8 b16 matrices from shared memory into mma fragments
   mma_16816         D(16x8 f32) += A(16x16 floatX, row) * B(16x8 floatX, col)
