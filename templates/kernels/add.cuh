@@ -35,5 +35,5 @@ void add_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* a /*[n_rows, HI
   const int threads = 256;
   const int blocks = (int)(n_chunks < (size_t)132 * 64 * threads ? CEIL_DIV(n_chunks, (size_t)threads)
                                                                  : (size_t)132 * 64);
-  launch_pdl(add_kernel<HIDDEN>, blocks, threads, 0, stream,out, a, b, n_chunks);
+  launch_pdl(add_kernel<HIDDEN>, blocks, threads, 0, stream, out, a, b, n_chunks);
 }

@@ -317,7 +317,7 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
   }
   const float scale_log2 = scale * 1.4426950408889634f;
   launch_pdl(kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream,
-      q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
+             q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
   launch_pdl(flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS>, dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream,
-      out, ld_out, workspace);
+             out, ld_out, workspace);
 }

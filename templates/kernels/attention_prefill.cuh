@@ -255,6 +255,6 @@ void flash_attention_prefill_forward(floatX* out /*[n_tokens, ld_out] head h at 
   }
   const float scale_log2 = scale * 1.4426950408889634f;  // scores in log2 units: exp(x) = exp2(x*log2e)
   dim3 grid(CEIL_DIV(max_q_len, BLOCK_Q), N_HEADS, n_seqs);
-  launch_pdl(kernel, grid, BLOCK_Q / 16 * 32, smem, stream,out, ld_out, q, ld_q, k_cache, v_cache, slot_table,
-                                                     max_context, seq_starts, seq_rows, kv_lens, scale_log2);
+  launch_pdl(kernel, grid, BLOCK_Q / 16 * 32, smem, stream, out, ld_out, q, ld_q, k_cache, v_cache, slot_table,
+             max_context, seq_starts, seq_rows, kv_lens, scale_log2);
 }

@@ -86,5 +86,5 @@ void attention_reference_forward(floatX* out /*[n_tokens, ld_out]*/, int ld_out,
   if (n_seqs <= 0 || max_q_len <= 0) return;
   launch_check(n_seqs <= 65535, "attention_reference_forward", "n_seqs must be <= 65535", n_seqs);
   launch_pdl(attention_reference_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS>, dim3(max_q_len, N_HEADS, n_seqs), 128, 0, stream,
-      out, ld_out, q, ld_q, k_cache, v_cache, slot_table, max_context, seq_starts, seq_rows, kv_lens, scale);
+             out, ld_out, q, ld_q, k_cache, v_cache, slot_table, max_context, seq_starts, seq_rows, kv_lens, scale);
 }

@@ -39,5 +39,5 @@ void embedding_forward(floatX* out /*[n_tokens, HIDDEN]*/, const floatX* table /
   if (n_tokens <= 0) return;
   check_aligned16(out, HIDDEN, "embedding_forward", "out");
   check_aligned16(table, HIDDEN, "embedding_forward", "table");
-  launch_pdl(embedding_kernel<HIDDEN, THREADS>, n_tokens, THREADS, 0, stream,out, table, token_ids, vocab);
+  launch_pdl(embedding_kernel<HIDDEN, THREADS>, n_tokens, THREADS, 0, stream, out, table, token_ids, vocab);
 }

@@ -36,5 +36,5 @@ void gather_rows_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* in /*[?
   const int threads = 256;
   const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
   launch_pdl(gather_rows_kernel<HIDDEN>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
-      out, in, rows, n_rows);
+             out, in, rows, n_rows);
 }

@@ -79,7 +79,7 @@ void rmsnorm_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* x /*[n_rows
   check_aligned16(x, HIDDEN, "rmsnorm_forward", "x");
   check_aligned16(weight, HIDDEN, "rmsnorm_forward", "weight");
   launch_pdl(rmsnorm_kernel<HIDDEN, false>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
-      nullptr, out, x, nullptr, weight, eps);
+             nullptr, out, x, nullptr, weight, eps);
 }
 
 template <int HIDDEN>
@@ -93,5 +93,5 @@ void add_rmsnorm_forward(floatX* sum /*[n_rows, HIDDEN]*/, floatX* normed /*[n_r
   check_aligned16(residual, HIDDEN, "add_rmsnorm_forward", "residual");
   check_aligned16(weight, HIDDEN, "add_rmsnorm_forward", "weight");
   launch_pdl(rmsnorm_kernel<HIDDEN, true>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
-      sum, normed, x, residual, weight, eps);
+             sum, normed, x, residual, weight, eps);
 }

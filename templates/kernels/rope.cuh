@@ -72,6 +72,6 @@ void rope_forward(floatX* out /*[n_tokens, ld_out] heads at columns [0, n_heads*
   const size_t max_blocks = (size_t)132 * 32;
   const int blocks = (int)(CEIL_DIV(n_items, (size_t)threads) < max_blocks ? CEIL_DIV(n_items, (size_t)threads)
                                                                            : max_blocks);
-  launch_pdl(rope_kernel<HEAD_DIM>, blocks, threads, 0, stream,out, ld_out, in, ld_in, positions, table,
-                                                         n_tokens, n_heads);
+  launch_pdl(rope_kernel<HEAD_DIM>, blocks, threads, 0, stream, out, ld_out, in, ld_in, positions, table,
+             n_tokens, n_heads);
 }

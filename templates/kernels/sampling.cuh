@@ -271,5 +271,5 @@ template <int VOCAB>
 void sample_forward(int32_t* out_tokens /*[n_rows]*/, const float* logits /*[n_rows][VOCAB]*/,
                     const llc::SamplingRow* rows /*[n_rows], device*/, int n_rows, cudaStream_t stream) {
   if (n_rows <= 0) return;
-  launch_pdl(sample_kernel<VOCAB>, n_rows, sampling::THREADS, 0, stream,out_tokens, logits, rows);
+  launch_pdl(sample_kernel<VOCAB>, n_rows, sampling::THREADS, 0, stream, out_tokens, logits, rows);
 }

@@ -50,5 +50,5 @@ void silu_mul_forward(floatX* out /*[n_tokens, INTER]*/, const floatX* gate /*[n
   const int threads = 256;
   const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
   launch_pdl(silu_mul_kernel<INTER>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
-      out, gate, ld_gate, up, ld_up, n_tokens);
+             out, gate, ld_gate, up, ld_up, n_tokens);
 }

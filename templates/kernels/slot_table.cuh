@@ -35,6 +35,6 @@ inline void slot_table_update_forward(int32_t* slot_table /*[rows][max_context]*
                                       const int32_t* new_slots /*[n_tokens]*/, int n_seqs,
                                       cudaStream_t stream) {
   if (n_seqs <= 0) return;
-  launch_pdl(slot_table_update_kernel<128>, n_seqs, 128, 0, stream,slot_table, max_context, seq_starts,
-                                                            seq_rows, positions, new_slots);
+  launch_pdl(slot_table_update_kernel<128>, n_seqs, 128, 0, stream, slot_table, max_context, seq_starts,
+             seq_rows, positions, new_slots);
 }
