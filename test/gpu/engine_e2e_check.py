@@ -193,6 +193,15 @@ def check_id_runs(c, binary, tmp):
             se.strip()[-300:])
     c.check(j["metrics"]["generated_tokens"] == 20 and j["metrics"]["decode_steps"] == 19,
             "metrics in --output-json (20 tokens, 19 decode steps)", json.dumps(j["metrics"]))
+    # Start-up: weight loading and graph capture happen before the first token, which comes
+    # after both (all counted from main()); the same three figures on the start-up line.
+    st = j.get("startup", {})
+    nums = [st.get(k) for k in ("weights_load_s", "graph_capture_s", "start_to_first_token_s")]
+    c.check(all(isinstance(v, (int, float)) and v >= 0 for v in nums) and nums[2] >= nums[0] + nums[1],
+            "start-up figures in --output-json (load + capture <= first token)", json.dumps(st))
+    c.check(bool(re.search(r"start-up: weights loaded in [0-9.]+ s, graphs captured in [0-9.]+ s, "
+                           r"first token [0-9.]+ s after start", se)),
+            "start-up line on stderr", se.strip()[-300:])
 
     # 2. Many prompts (more than max_batch rows, some longer than max_prefill_tokens: chunked),
     #    with graphs, without graphs, with a pool that fits only one long sequence at a time.
