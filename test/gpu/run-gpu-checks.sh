@@ -2,7 +2,7 @@
 # run-gpu-checks.sh - every GPU check of the project, from prebuilt binaries.
 #
 # The GPU machine of this project has no MLIR, so everything is built on the build machine and
-# carried over in one folder (CARRY) laid out as:
+# carried over in one folder (CARRY; test/gpu/prepare-carry.sh builds it) laid out as:
 #   bin/{kernel_tests,runtime_gpu_tests,engine_toy_program}   (ninja -C build ...)
 #   parity/<model>/{config.json,model_bin}                    (test/gpu/parity.py prepare)
 #   models/<model>                                            (full-size binaries, for --bench)
