@@ -5,20 +5,14 @@
 // the final buffers, after each bucket ran once uncaptured (so cuBLASLt picks its algorithms
 // outside the capture). Every CUDA call is checked and its error names the call.
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include "runtime/cuda_check.h"
 #include "runtime/engine_impl.h"
 #include "runtime/kv_sizing.h"
+#include "runtime/steady_clock.h"
 
 namespace llc {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 Engine::Impl::Impl(const ModelProgram& p, const EngineConfig& c)
     : program(p), spec(*p.spec), config(c) {
@@ -63,7 +57,7 @@ void Engine::Impl::select_device() {
 }
 
 void Engine::Impl::load_model_weights() {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   weights = config.random_weights ? random_weights(program, config.seed, stream.s)
                                   : load_weights(program, config.weights_dir, stream.s);
   LLC_CUDA(cudaStreamSynchronize(stream.s));
@@ -132,7 +126,7 @@ void Engine::Impl::allocate_kv_cache() {
 }
 
 void Engine::Impl::capture_decode_graphs() {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   const int pad_row = spec.max_batch;
   for (int bucket : limits.graph_buckets) {
     // 1. One uncaptured run over pad metadata: lazy set-up (GEMM algorithms) happens here.

@@ -10,7 +10,6 @@
 // Any failure prints exactly one line `error: ...` on stderr and returns 1.
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -26,17 +25,12 @@
 #include "runtime/output.h"
 #include "runtime/program.h"
 #include "runtime/prompts.h"
+#include "runtime/steady_clock.h"
 #include "runtime/tokenizer.h"
 
 namespace llc {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
 // Where a generation run's start-up time went. first_token_s: from program_main's entry to the
 // first generated token on the host (NaN if none was generated).
@@ -44,15 +38,15 @@ struct Startup {
   double load_s = 0, capture_s = 0, first_token_s = 0;
 };
 
-Startup startup_of(const EngineInfo& info, Clock::time_point main_entry, Clock::time_point run_start,
-                   const RunResult& run) {
+// run_start_s: seconds from program_main's entry to the start of the run.
+Startup startup_of(const EngineInfo& info, double run_start_s, const RunResult& run) {
   Startup s;
   s.load_s = info.load_s;
   s.capture_s = info.capture_s;
   double first = std::numeric_limits<double>::quiet_NaN();
   for (const SequenceRun& q : run.seqs)
     if (!q.generated.empty() && !(q.first_token_s >= first)) first = q.first_token_s;
-  s.first_token_s = seconds_between(main_entry, run_start) + first;
+  s.first_token_s = run_start_s + first;
   return s;
 }
 
@@ -94,7 +88,7 @@ nlohmann::json settings_json(const CliOptions& o, const Engine& engine) {
   return s;
 }
 
-int run_generate(const ModelProgram& program, const CliOptions& o, Clock::time_point main_entry) {
+int run_generate(const ModelProgram& program, const CliOptions& o, SteadyClock::time_point main_entry) {
   const ModelSpec& spec = *program.spec;
   check_model_spec(spec);
 
@@ -163,10 +157,10 @@ int run_generate(const ModelProgram& program, const CliOptions& o, Clock::time_p
   ro.use_graphs = o.cuda_graph;
   ro.all_logits = o.all_logits;
   ro.keep_logits = !o.dump_logits.empty();
-  const Clock::time_point run_start = Clock::now();
+  const double run_start_s = seconds_since(main_entry);
   const RunResult run = engine.run(specs, printer, ro);
   const Metrics metrics = compute_metrics(run, prompt_lens);
-  const Startup startup = startup_of(engine.info(), main_entry, run_start, run);
+  const Startup startup = startup_of(engine.info(), run_start_s, run);
 
   if (o.json || !o.output_json.empty()) {
     nlohmann::json doc_json = results_json(spec, requests, run, printer, metrics, settings_json(o, engine));
@@ -200,7 +194,7 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int program_main(int argc, char** argv, const ModelProgram& program) {
-  const Clock::time_point main_entry = Clock::now();
+  const SteadyClock::time_point main_entry = SteadyClock::now();
   try {
     const CliResult cli = parse_cli(argc, argv);
     if (cli.action == CliAction::help) {

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -24,6 +23,7 @@
 #include "runtime/cuda_check.h"
 #include "runtime/device_buffer.h"
 #include "runtime/safetensors.h"
+#include "runtime/steady_clock.h"
 #include "runtime/weight_plan.h"
 
 namespace llc {
@@ -53,10 +53,6 @@ DeviceWeights& DeviceWeights::operator=(DeviceWeights&& o) noexcept {
 }
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Reads exactly `len` bytes at `off`; returns an error text, empty on success.
 std::string pread_exact(int fd, uint8_t* dst, uint64_t len, uint64_t off) {
@@ -201,7 +197,7 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
 
 DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, cudaStream_t stream,
                            const LoadOptions& options) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   if (!program.spec) throw WeightsError("load_weights: the program has no ModelSpec");
   WeightPlan plan = plan_weights(*program.spec);
   std::unique_ptr<Checkpoint> ckpt;
@@ -242,7 +238,7 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
 }
 
 DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStream_t stream) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   if (!program.spec) throw WeightsError("random_weights: the program has no ModelSpec");
   if (!program.fill_random) throw WeightsError("random_weights: the program has no fill_random function");
   WeightPlan plan = plan_weights(*program.spec);
