@@ -20,7 +20,7 @@
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/mma.cuh"
-#include "test/gpu/test_common.h"  // median_ms
+#include "test/gpu/test_common.h"  // median_ms, measure_copy_gbps
 
 template <int J>
 __device__ __forceinline__ void load_unit(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo, const floatX* w_hi,
@@ -143,15 +143,8 @@ void sweep(const char* shape, int N) {
 }
 
 int main() {
-  {
-    const size_t bytes = (size_t)1 << 31;
-    DevBuf<char> src(bytes), dst(bytes);
-    cudaCheck(cudaMemset(src.ptr, 1, bytes));
-    const float ms =
-        median_ms([&] { cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice)); });
-    g_copy = 2.0 * bytes / (ms * 1e-3) / 1e9;
-    std::printf("copy bandwidth (read + write): %.0f GB/s\n", g_copy);
-  }
+  g_copy = measure_copy_gbps();
+  std::printf("copy bandwidth (read + write): %.0f GB/s\n", g_copy);
   sweep<4096>("qkv_8b", 6144);
   sweep<4096>("o_8b", 4096);
   sweep<4096>("gateup8b", 28672);

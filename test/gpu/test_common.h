@@ -235,6 +235,17 @@ inline float median_ms(const std::function<void()>& launch) {
   return ms[ms.size() / 2];
 }
 
+// Device-to-device copy bandwidth in GB/s, counting bytes read + written (2 GiB buffers, median_ms):
+// the ceiling the weight-streaming benchmarks report against.
+inline double measure_copy_gbps() {
+  const size_t bytes = (size_t)1 << 31;
+  DevBuf<char> src(bytes), dst(bytes);
+  cudaCheck(cudaMemset(src.ptr, 1, bytes));
+  const float ms =
+      median_ms([&] { cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice)); });
+  return 2.0 * bytes / (ms * 1e-3) / 1e9;
+}
+
 // Test entry points (one file each).
 void run_elementwise_tests();
 void run_convert_tests();

@@ -131,15 +131,6 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
   }
 }
 
-double measure_copy_gbps() {
-  const size_t bytes = (size_t)1 << 31;
-  DevBuf<char> src(bytes), dst(bytes);
-  cudaCheck(cudaMemset(src.ptr, 1, bytes));
-  const float ms =
-      median_ms([&] { cudaCheck(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice)); });
-  return 2.0 * bytes / (ms * 1e-3) / 1e9;  // read + write
-}
-
 }  // namespace
 
 void run_gemv_tests() {
