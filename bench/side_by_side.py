@@ -40,12 +40,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPES = {"1b": "llama-3.2-1b", "8b": "llama-3.1-8b"}
-SEED_PROMPTS = [  # exactly as in test/gpu/parity.py
-    "I believe the meaning of life is",
-    "Simply put, the theory of relativity states that ",
-    "A brief message congratulating the team on the launch:\n\n    Hi everyone,\n    \n    I just ",
-    "Roosevelt was the first president of the United States, he has",
-]
+sys.path.insert(0, os.path.join(REPO, "test", "gpu"))
+from parity import SEED_PROMPTS  # noqa: E402  (the issues' seed prompts, one definition)
 PROMPT_LEN, GEN_LEN, PREFILL_BATCH, PREFILL_LEN = 128, 256, 4, 2048
 # issue-5 targets: TPOT (ms) by (shape, batch); the 8B seed-prompt TTFT (ms); the 8B prefill's
 # fraction of the GEMM rate; start to first token at most the weight-loading time + STARTUP_SLACK_S
