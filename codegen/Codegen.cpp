@@ -112,6 +112,8 @@ Shapes readShapes(func::FuncOp func, llvm::StringRef step, Shapes shapes) {
       ++shapes.layers;
     if (auto s = dyn_cast<SiluMulOp>(op))
       shapes.intermediate = cast<RankedTensorType>(s.getType()).getDimSize(1);
+    if (auto g = dyn_cast<GatedLinearOp>(op))
+      shapes.intermediate = cast<RankedTensorType>(g.getGate().getType()).getDimSize(1);
     if (auto h = dyn_cast<LMHeadOp>(op))
       shapes.vocab = cast<RankedTensorType>(h.getType()).getDimSize(1);
     if (auto a = dyn_cast<AttentionOp>(op)) {

@@ -183,6 +183,20 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
            op);
     ++launches;
     return llvm::Error::success();
+  } else if (auto g = dyn_cast<GatedLinearOp>(op)) {
+    if (g.getKernel() != "gemv")
+      return unsupported(op, "gated_linear needs the GEMV (kernel = \"gemv\")");
+    std::string w = weight(g.getWeight());
+    std::string out = define(g.getResult());
+    TensorRef gate = ref(g.getGate()), up = ref(g.getUp());
+    auto wType = cast<RankedTensorType>(g.getWeight().getType());
+    line(fmt::format("gemv_gated_forward<{}, kMaxBatch, floatX>({}, {}, {}, {}, {}, {}, {}, n_tokens, {}, "
+                     "stream);",
+                     wType.getDimSize(1), out, featuresOf(g.getResult()), gate.ptr, gate.ld, up.ptr,
+                     up.ld, w, wType.getDimSize(0)),
+         op);
+    ++launches;
+    return llvm::Error::success();
   } else if (auto s = dyn_cast<SplitOp>(op)) {
     TensorRef in = ref(s.getInput());
     int64_t column = 0;

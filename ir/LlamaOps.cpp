@@ -43,6 +43,25 @@ LogicalResult verifyWeight(Operation *op, Value weight, int64_t rank, Type activ
   return success();
 }
 
+/// `result = input W^T`: W is a rank-2 weight of the input's element type whose rows are the
+/// result's features and whose columns are the input's; `what` names the input in messages.
+LogicalResult verifyProjection(Operation *op, Value input, Value weight, Value result,
+                               StringRef what) {
+  Type elementType = elementTypeOf(input);
+  if (failed(verifyWeight(op, weight, 2, elementType, "weight")))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(weight);
+  if (w[1] != features(input))
+    return op->emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the " << what
+                             << " has " << features(input) << " features";
+  if (features(result) != w[0])
+    return op->emitOpError() << "result has " << features(result) << " features, expected "
+                             << w[0] << " (weight rows)";
+  if (elementTypeOf(result) != elementType)
+    return op->emitOpError() << "result element type differs from the " << what << "'s";
+  return success();
+}
+
 /// The weight and eps of an rmsnorm or add_rmsnorm over rows of `input`.
 LogicalResult verifyNorm(Operation *op, Value input, Value weight, APFloat eps) {
   if (failed(verifyWeight(op, weight, 1, elementTypeOf(input), "weight")))
@@ -181,18 +200,10 @@ LogicalResult AddRMSNormOp::verify() {
 }
 
 LogicalResult LinearOp::verify() {
-  Type elementType = elementTypeOf(getInput());
-  if (failed(verifyWeight(*this, getWeight(), 2, elementType, "weight")))
+  if (failed(verifyProjection(*this, getInput(), getWeight(), getResult(), "input")))
     return failure();
+  Type elementType = elementTypeOf(getInput());
   ArrayRef<int64_t> w = shapeOf(getWeight());
-  if (w[1] != features(getInput()))
-    return emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
-                         << features(getInput()) << " features";
-  if (features(getResult()) != w[0])
-    return emitOpError() << "result has " << features(getResult()) << " features, expected "
-                         << w[0] << " (weight rows)";
-  if (elementTypeOf(getResult()) != elementType)
-    return emitOpError() << "result element type differs from the input's";
   if (Value bias = getBias()) {
     if (failed(verifyWeight(*this, bias, 1, elementType, "bias")))
       return failure();
@@ -200,6 +211,17 @@ LogicalResult LinearOp::verify() {
       return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
   }
   return verifyLinearKernel(*this, getKernel());
+}
+
+LogicalResult GatedLinearOp::verify() {
+  if (getGate().getType() != getUp().getType())
+    return emitOpError() << "gate and up must have the same type, found " << getGate().getType()
+                         << " and " << getUp().getType();
+  if (failed(verifyProjection(*this, getGate(), getWeight(), getResult(), "gate")))
+    return failure();
+  if (std::optional<StringRef> kernel = getKernel(); kernel && *kernel != "gemv")
+    return emitOpError() << "kernel \"" << *kernel << "\" cannot compute the gate (only gemv can)";
+  return success();
 }
 
 LogicalResult SplitOp::verify() {

@@ -233,6 +233,28 @@ def Llama_SiluMulOp : Llama_Op<"silu_mul", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
 }
 
+def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
+  let summary = "The projection of a SwiGLU gate: `(silu(gate) * up) W^T` in one op.";
+  let description = [{
+    `out[t, n] = sum_k a[t, k] * w[n, k]` with `a = llama.silu_mul(gate, up)` rounded exactly as
+    that op rounds it, fp32 accumulation. `llc-fuse-silu-mul-linear` makes it from a
+    `llama.silu_mul` whose only user is a GEMV `llama.linear`: the GEMV computes `a` as it loads
+    its input, so the step has no silu_mul kernel and no round trip of `a` through memory. Only
+    the GEMV implements it (`kernel` = "gemv").
+
+    ```mlir
+    %d = llama.gated_linear %g, %u, %w {kernel = "gemv"} : (tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<2048x8192xbf16>) -> tensor<?x2048xbf16>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$gate, Llama_Activation:$up, AnyStaticShapeTensor:$weight,
+                       OptionalAttr<StrAttr>:$kernel);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $gate `,` $up `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
   let summary = "The vocabulary projection of the selected token rows, in f32.";
   let description = [{

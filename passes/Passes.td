@@ -77,6 +77,18 @@ def SelectAttentionKernelPass : Pass<"llc-select-attention-kernel", "::mlir::fun
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }
 
+def FuseSiluMulLinearPass : Pass<"llc-fuse-silu-mul-linear", "::mlir::func::FuncOp"> {
+  let summary = "Fold the SwiGLU gate into the GEMV that projects it (one gated_linear).";
+  let description = [{
+    A `llama.linear` with `kernel = "gemv"` whose input is a `llama.silu_mul` with no other
+    user becomes one `llama.gated_linear`: the GEMV applies silu(gate) * up as it loads its
+    input, so the step skips the silu_mul kernel and the activation's round trip. Projections
+    on cuBLASLt (prefill) keep the separate op, and so does a linear with a bias. Runs after
+    `llc-select-linear-kernel`.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
 def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::FuncOp"> {
   let summary = "Choose each projection's GEMM: a batch-invariant GEMV in decode, cuBLASLt in prefill.";
   let description = [{

@@ -19,6 +19,7 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
       "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
       "llc-select-linear-kernel",    // batch-invariant GEMV in decode, cuBLASLt in prefill
+      "llc-fuse-silu-mul-linear",    // the GEMV computes the SwiGLU gate as it loads x
   };
   return names;
 }
@@ -45,6 +46,8 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     SelectLinearKernelPassOptions select;
     select.maxBatch = options.maxBatch;
     funcPM.addPass(createSelectLinearKernelPass(select));
+  } else if (passName == "llc-fuse-silu-mul-linear") {
+    funcPM.addPass(createFuseSiluMulLinearPass());
   } else {
     llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
   }

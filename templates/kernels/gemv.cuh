@@ -4,6 +4,9 @@ step's time is the time to stream the weights once from HBM.
   out[m, n] = OutT(sum_k x[m, k] * w[n, k] (+ bias[n]))      for m < n_rows <= MAX_ROWS, n < N
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) floatX or null;
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
+Gated (gemv_gated_forward, made by llc-fuse-silu-mul-linear): x[m, k] = silu_mul_element(gate[m, k],
+up[m, k]) (silu_mul.cuh), computed as the chunks are loaded: bit-identical to silu_mul_forward then
+gemv_forward, without the silu_mul kernel or its activation's round trip.
 
 Tensor cores, one mma.m16n8k16 per 16 weight rows x 16 k x 8 batch rows: the weights are the mma's
 A (M = 16 output features), x its B (N = 8 batch rows, NT tiles of 8 for larger batches). A batch
@@ -42,6 +45,7 @@ the start of the weight stream overlaps the previous kernel's tail.
 
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/mma.cuh"
+#include "templates/kernels/silu_mul.cuh"
 
 namespace gemv {
 constexpr int WARPS = 8;     // warps per block, splitting K
@@ -67,11 +71,13 @@ __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const
 
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
-// NT: batch tiles of 8 rows (n_rows <= 8 * NT).
-template <int K, int NT, typename OutT>
+// NT: batch tiles of 8 rows (n_rows <= 8 * NT). GATED: x is the gate and up (ld_up) the up
+// projection; the input is their silu_mul.
+template <int K, int NT, typename OutT, bool GATED>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
-                const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
+                const floatX* __restrict__ up, int ld_up, const floatX* __restrict__ w,
+                const floatX* __restrict__ bias, int n_rows, int N) {
   using namespace gemv;
   constexpr int J = chunks_per_lane<K>();
   constexpr int UNITS = K / (32 * J);
@@ -94,8 +100,13 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   pdl_launch_dependents();
 
   const floatX* x_row[NT];
+  const floatX* up_row[NT];
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt) x_row[nt] = x + (size_t)min(nt * TILE_M + g, n_rows - 1) * ld_x + t * 8;
+  for (int nt = 0; nt < NT; ++nt) {
+    const int m = min(nt * TILE_M + g, n_rows - 1);
+    x_row[nt] = x + (size_t)m * ld_x + t * 8;
+    up_row[nt] = GATED ? up + (size_t)m * ld_up + t * 8 : nullptr;
+  }
 
 #pragma unroll 1
   for (int unit = warp; unit < UNITS; unit += WARPS) {
@@ -106,7 +117,16 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-      for (int j = 0; j < J; ++j) xv[nt][j] = load128(x_row[nt] + (size_t)unit * 32 * J + j * 32);
+      for (int j = 0; j < J; ++j) {
+        const size_t k0 = (size_t)unit * 32 * J + j * 32;
+        if constexpr (GATED) {
+          const x128 gv = load128(x_row[nt] + k0), uv = load128(up_row[nt] + k0);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) xv[nt][j].v[e] = silu_mul_element(gv.v[e], uv.v[e]);
+        } else {
+          xv[nt][j] = load128(x_row[nt] + k0);
+        }
+      }
 #pragma unroll
     for (int j = 0; j < J; ++j) {
       const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
@@ -147,17 +167,17 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   }
 }
 
-template <int K, int NT, typename OutT>
-void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
-                 int n_rows, int N, cudaStream_t stream) {
-  launch_pdl(gemv_kernel<K, NT, OutT>, CEIL_DIV(N, gemv::TILE_N), gemv::WARPS * 32, 0, stream, out, ld_out,
-             x, ld_x, w, bias, n_rows, N);
+template <int K, int NT, typename OutT, bool GATED>
+void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* up, int ld_up,
+                 const floatX* w, const floatX* bias, int n_rows, int N, cudaStream_t stream) {
+  launch_pdl(gemv_kernel<K, NT, OutT, GATED>, CEIL_DIV(N, gemv::TILE_N), gemv::WARPS * 32, 0, stream, out,
+             ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N);
 }
 
-template <int K, int MAX_ROWS, typename OutT>
-void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
-                  int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
-                  int n_rows, int N, cudaStream_t stream) {
+// The checks and the choice of batch-tile count shared by both entry points.
+template <int K, int MAX_ROWS, typename OutT, bool GATED>
+void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* up, int ld_up,
+                   const floatX* w, const floatX* bias, int n_rows, int N, cudaStream_t stream) {
   static_assert(K % 32 == 0, "gemv_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 32, "gemv_forward: MAX_ROWS in [1, 32]");
   if (n_rows <= 0 || N <= 0) return;
@@ -166,10 +186,33 @@ void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*
   launch_check(ld_out >= N, "gemv_forward", "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, "gemv_forward", "x");
   check_aligned16(w, K, "gemv_forward", "w");
+  if (GATED) {
+    launch_check(ld_up >= K, "gemv_gated_forward", "ld_up must be >= K", ld_up);
+    check_aligned16(up, ld_up, "gemv_gated_forward", "up");
+  }
   // One instantiation per batch-tile count the compiled MAX_ROWS can need.
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   const int nt = CEIL_DIV(n_rows, gemv::TILE_M);
-  if (nt <= 1) gemv_launch<K, 1, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (nt <= 2 || MAX_NT <= 2) gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else gemv_launch<K, MAX_NT, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  if (nt <= 1)
+    gemv_launch<K, 1, OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N, stream);
+  else if (nt <= 2 || MAX_NT <= 2)
+    gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows,
+                                                           N, stream);
+  else
+    gemv_launch<K, MAX_NT, OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N, stream);
+}
+
+template <int K, int MAX_ROWS, typename OutT>
+void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
+                  int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
+                  int n_rows, int N, cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, OutT, false>(out, ld_out, x, ld_x, nullptr, 0, w, bias, n_rows, N, stream);
+}
+
+// out = silu_mul(gate, up) W^T, the SwiGLU gate computed as the GEMV loads its input.
+template <int K, int MAX_ROWS, typename OutT>
+void gemv_gated_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* gate /*[n_rows, ld_gate]*/,
+                        int ld_gate, const floatX* up /*[n_rows, ld_up]*/, int ld_up, const floatX* w /*[N, K]*/,
+                        int n_rows, int N, cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, OutT, true>(out, ld_out, gate, ld_gate, up, ld_up, w, nullptr, n_rows, N, stream);
 }

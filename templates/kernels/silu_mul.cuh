@@ -6,6 +6,14 @@ on floatX tensors): out = floatX(float(floatX(silu(float(g)))) * float(u)).
 
 #include "templates/kernels/common.cuh"
 
+// One element of the gate, with the rounding above; the decode GEMV's gated input
+// (gemv_gated_forward) calls the same function, so the fused projection is bit-identical.
+__device__ __forceinline__ floatX silu_mul_element(floatX g, floatX u) {
+  const float gf = to_float(g);
+  const float act = to_float(from_float<floatX>(gf / (1.0f + expf(-gf))));
+  return from_float<floatX>(act * to_float(u));
+}
+
 /*
 out[t, i] = floatX(float(floatX(g / (1 + exp(-g)))) * float(u)), g = gate[t, i], u = up[t, i].
 out: (n_tokens, INTER) contiguous; gate, up: rows at strides ld_gate, ld_up (column ranges of a
@@ -26,11 +34,7 @@ __global__ void silu_mul_kernel(floatX* __restrict__ out, const floatX* __restri
     const x128 u = load128(up + (size_t)t * ld_up + c * 8);
     x128 r;
 #pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const float gf = to_float(g.v[e]);
-      const float act = to_float(from_float<floatX>(gf / (1.0f + expf(-gf))));
-      r.v[e] = from_float<floatX>(act * to_float(u.v[e]));
-    }
+    for (int e = 0; e < 8; ++e) r.v[e] = silu_mul_element(g.v[e], u.v[e]);
     store128(out + (size_t)t * INTER + c * 8, r);
   }
 }

@@ -144,7 +144,7 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
 
 // LLC-BEGIN decode
 static_assert(kKVRowElements == 128, "pool row shape");
-// @decode: 27 launches; its activations need 16384 bytes of the arena.
+// @decode: 25 launches; its activations need 16384 bytes of the arena.
 static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   char* arena = static_cast<char*>(args.arena);
   const int n_tokens = args.n_tokens;
@@ -179,47 +179,43 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w5 = weight_ptr(args, 5);
   floatX* t9 = reinterpret_cast<floatX*>(arena + 8192);
   gemv_forward<256, kMaxBatch, floatX>(t9, 1024, t8, 256, w5, nullptr, n_tokens, 1024, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
-  floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
-  silu_mul_forward<512>(t10, t9, 1024, t9 + 512, 1024, n_tokens, stream);  // model.layers.0.mlp.act
   const floatX* w6 = weight_ptr(args, 6);
-  floatX* t11 = reinterpret_cast<floatX*>(arena + 6144);
-  gemv_forward<512, kMaxBatch, floatX>(t11, 256, t10, 512, w6, nullptr, n_tokens, 256, stream);  // model.layers.0.mlp.down_proj
+  floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_gated_forward<512, kMaxBatch, floatX>(t10, 256, t9, 1024, t9 + 512, 1024, w6, n_tokens, 256, stream);  // model.layers.0.mlp.{act,down_proj}
   const floatX* w7 = weight_ptr(args, 7);
-  floatX* t12 = reinterpret_cast<floatX*>(arena + 0);
-  floatX* t13 = reinterpret_cast<floatX*>(arena + 2048);
-  add_rmsnorm_forward<256>(t12, t13, t7, t11, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
+  floatX* t11 = reinterpret_cast<floatX*>(arena + 2048);
+  floatX* t12 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t11, t12, t7, t10, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
-  floatX* t14 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_forward<256, kMaxBatch, floatX>(t14, 512, t13, 256, w8, nullptr, n_tokens, 512, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
-  floatX* t15 = reinterpret_cast<floatX*>(arena + 2048);
-  rope_forward<64>(t15, 256, t14, 512, args.meta.positions, kRope0, n_tokens, 4, stream);  // model.layers.1.self_attn.rope_q
-  floatX* t16 = reinterpret_cast<floatX*>(arena + 8192);
-  rope_forward<64>(t16, 128, t14 + 256, 512, args.meta.positions, kRope0, n_tokens, 2, stream);  // model.layers.1.self_attn.rope_k
-  kv_store_forward<2, 64>(k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, t16, 128, t14 + 384, 512, args.meta.new_slots, n_tokens, stream);  // model.layers.1.self_attn.kv_store
-  floatX* t17 = reinterpret_cast<floatX*>(arena + 4096);
-  flash_decoding_forward<64, 4, 2, 4>(t17, 256, t15, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
+  floatX* t13 = reinterpret_cast<floatX*>(arena + 8192);
+  gemv_forward<256, kMaxBatch, floatX>(t13, 512, t12, 256, w8, nullptr, n_tokens, 512, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
+  floatX* t14 = reinterpret_cast<floatX*>(arena + 0);
+  rope_forward<64>(t14, 256, t13, 512, args.meta.positions, kRope0, n_tokens, 4, stream);  // model.layers.1.self_attn.rope_q
+  floatX* t15 = reinterpret_cast<floatX*>(arena + 4096);
+  rope_forward<64>(t15, 128, t13 + 256, 512, args.meta.positions, kRope0, n_tokens, 2, stream);  // model.layers.1.self_attn.rope_k
+  kv_store_forward<2, 64>(k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, t15, 128, t13 + 384, 512, args.meta.new_slots, n_tokens, stream);  // model.layers.1.self_attn.kv_store
+  floatX* t16 = reinterpret_cast<floatX*>(arena + 4096);
+  flash_decoding_forward<64, 4, 2, 4>(t16, 256, t14, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
-  floatX* t18 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_forward<256, kMaxBatch, floatX>(t18, 256, t17, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
+  floatX* t17 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_forward<256, kMaxBatch, floatX>(t17, 256, t16, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
   const floatX* w10 = weight_ptr(args, 10);
-  floatX* t19 = reinterpret_cast<floatX*>(arena + 4096);
-  floatX* t20 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t19, t20, t12, t18, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
+  floatX* t18 = reinterpret_cast<floatX*>(arena + 4096);
+  floatX* t19 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t18, t19, t11, t17, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
-  floatX* t21 = reinterpret_cast<floatX*>(arena + 8192);
-  gemv_forward<256, kMaxBatch, floatX>(t21, 1024, t20, 256, w11, nullptr, n_tokens, 1024, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
-  floatX* t22 = reinterpret_cast<floatX*>(arena + 0);
-  silu_mul_forward<512>(t22, t21, 1024, t21 + 512, 1024, n_tokens, stream);  // model.layers.1.mlp.act
+  floatX* t20 = reinterpret_cast<floatX*>(arena + 8192);
+  gemv_forward<256, kMaxBatch, floatX>(t20, 1024, t19, 256, w11, nullptr, n_tokens, 1024, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
   const floatX* w12 = weight_ptr(args, 12);
-  floatX* t23 = reinterpret_cast<floatX*>(arena + 6144);
-  gemv_forward<512, kMaxBatch, floatX>(t23, 256, t22, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
+  floatX* t21 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_gated_forward<512, kMaxBatch, floatX>(t21, 256, t20, 1024, t20 + 512, 1024, w12, n_tokens, 256, stream);  // model.layers.1.mlp.{act,down_proj}
   const floatX* w13 = weight_ptr(args, 13);
-  floatX* t24 = reinterpret_cast<floatX*>(arena + 0);
-  floatX* t25 = reinterpret_cast<floatX*>(arena + 2048);
-  add_rmsnorm_forward<256>(t24, t25, t19, t23, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
+  floatX* t22 = reinterpret_cast<floatX*>(arena + 2048);
+  floatX* t23 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t22, t23, t18, t21, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
   const floatX* w14 = weight_ptr(args, 14);
   floatX* lm_rows = reinterpret_cast<floatX*>(arena + 0);
-  gather_rows_forward<256>(lm_rows, t25, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
+  gather_rows_forward<256>(lm_rows, t23, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
   gemv_forward<256, kMaxBatch, float>(args.logits, 512, lm_rows, 256, w14, nullptr, args.n_logit_rows, 512, stream);  // lm_head
 }
 // LLC-END decode

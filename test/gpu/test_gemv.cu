@@ -6,6 +6,7 @@
 
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/gemv.cuh"
+#include "templates/kernels/silu_mul.cuh"
 #include "test/gpu/test_common.h"
 
 namespace {
@@ -107,6 +108,40 @@ void check_batch_invariance(const char* name, int N, Rng& rng) {
                 differ_moved, kMaxRows));
 }
 
+// The gated GEMV (llc-fuse-silu-mul-linear) must be bit-identical to what it replaces:
+// silu_mul_forward into a buffer, then gemv_forward on it. gate and up are the two halves of a
+// merged gate/up output (row stride 2K), as in the generated program.
+template <int K>
+void check_gated_matches_unfused(int N, int n_rows, Rng& rng) {
+  const int ld_gu = 2 * K, ld_out = N + 8;
+  std::vector<uint16_t> gu = rng.x_vector((size_t)n_rows * ld_gu, -6.0, 6.0);  // silu's tails too
+  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
+  XBuf dgu(gu.size()), dw(w.size()), act((size_t)n_rows * K), fused((size_t)kMaxRows * ld_out),
+      unfused((size_t)kMaxRows * ld_out);
+  dgu.upload(gu);
+  dw.upload(w);
+  fused.poison();
+  unfused.poison();
+  silu_mul_forward<K>(act.ptr, dgu.ptr, ld_gu, dgu.ptr + K, ld_gu, n_rows, 0);
+  gemv_forward<K, kMaxRows, floatX>(unfused.ptr, ld_out, act.ptr, K, dw.ptr, nullptr, n_rows, N, 0);
+  gemv_gated_forward<K, kMaxRows, floatX>(fused.ptr, ld_out, dgu.ptr, ld_gu, dgu.ptr + K, ld_gu, dw.ptr,
+                                          n_rows, N, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  const std::vector<uint16_t> hf = fused.download<uint16_t>(), hu = unfused.download<uint16_t>();
+  size_t differ = 0, nan = 0;
+  for (int m = 0; m < n_rows; ++m)
+    for (int n = 0; n < N; ++n) {
+      const size_t i = (size_t)m * ld_out + n;
+      differ += hf[i] != hu[i];
+      nan += std::isnan(x_to_f32(hf[i]));
+    }
+  const bool untouched = memcmp(hf.data() + (size_t)n_rows * ld_out, hu.data() + (size_t)n_rows * ld_out,
+                                (hf.size() - (size_t)n_rows * ld_out) * sizeof(uint16_t)) == 0;
+  check(differ == 0 && nan == 0 && untouched, fmt_str("gemv_gated/K%d/N%d/rows%d", K, N, n_rows),
+        fmt_str("outputs differing from silu_mul + gemv: %zu, nan: %zu, rows past the batch untouched: %s",
+                differ, nan, untouched ? "yes" : "no"));
+}
+
 template <int K, typename OutT>
 void bench_gemv(const char* name, int N, double copy_gbps) {
   // Enough copies of the weight to defeat the 60 MB L2 between launches.
@@ -144,6 +179,10 @@ void run_gemv_tests() {
     check_gemv<1536, floatX>("qkv_bias", 2048, rows, true, rng);
     check_gemv<5632, floatX>("down_odd_n", 1001, rows, false, rng);
     check_gemv<2048, float>("lm_head_f32", 4099, rows, false, rng);
+  }
+  for (int rows : {1, 3, 16}) {
+    check_gated_matches_unfused<512>(640, rows, rng);
+    check_gated_matches_unfused<8960>(1536, rows, rng);  // Qwen2-1.5B's down projection
   }
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);

@@ -174,3 +174,30 @@ func.func @linear_unknown_kernel(%x: tensor<?x64xbf16>) {
   %y = llama.linear %x, %w {kernel = "cutlass"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
   return
 }
+
+// -----
+
+func.func @gated_linear_gate_up_differ(%g: tensor<?x32xbf16>, %u: tensor<?x16xbf16>) {
+  %w = llama.weight "w" : tensor<64x32xbf16>
+  // expected-error @+1 {{gate and up must have the same type, found 'tensor<?x32xbf16>' and 'tensor<?x16xbf16>'}}
+  %y = llama.gated_linear %g, %u, %w : (tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @gated_linear_weight_k(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<64x48xbf16>
+  // expected-error @+1 {{weight is (64, 48) but the gate has 32 features}}
+  %y = llama.gated_linear %g, %u, %w : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x48xbf16>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @gated_linear_on_cublaslt(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<64x32xbf16>
+  // expected-error @+1 {{kernel "cublaslt" cannot compute the gate (only gemv can)}}
+  %y = llama.gated_linear %g, %u, %w {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+  return
+}
