@@ -49,6 +49,17 @@ def MergeKVLinearPass : Pass<"llc-merge-kv-linear", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }
 
+def MergeRopePass : Pass<"llc-merge-rope", "::mlir::func::FuncOp"> {
+  let summary = "One rope over the adjacent Q and K column ranges of a merged projection.";
+  let description = [{
+    Two consecutive results of a `llama.split` that each feed one `llama.rope` with the same
+    positions and attributes (Q and K of a merged QKV) get one rope over their joint column
+    range, split back afterwards: the same values (RoPE is per head) from one kernel launch.
+    Runs after `llc-merge-kv-linear`.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
 def SelectAttentionKernelPass : Pass<"llc-select-attention-kernel", "::mlir::func::FuncOp"> {
   let summary = "Choose each attention's kernel and launch shape from its step kind.";
   let description = [{

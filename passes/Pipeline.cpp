@@ -15,6 +15,7 @@ namespace llc {
 const std::vector<std::string> &llcPipelinePassNames() {
   static const std::vector<std::string> names = {
       "llc-merge-kv-linear",         // QKV (or KV) and gate/up become one GEMM each
+      "llc-merge-rope",              // Q and K of the merged QKV roped by one kernel
       "llc-fuse-residual-rmsnorm",   // residual add + next norm in one kernel
       "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
       "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
@@ -32,6 +33,8 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     merge.mergeQ = options.mergeQ;
     merge.mergeGateUp = options.mergeGateUp;
     funcPM.addPass(createMergeKVLinearPass(merge));
+  } else if (passName == "llc-merge-rope") {
+    funcPM.addPass(createMergeRopePass());
   } else if (passName == "llc-fuse-residual-rmsnorm") {
     funcPM.addPass(createFuseResidualRMSNormPass());
   } else if (passName == "llc-index-gqa-heads") {
