@@ -175,12 +175,20 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                        wType.getDimSize(1), out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
                        wType.getDimSize(0)),
            op);
-    else
-      line(fmt::format("args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
+    else {
+      // A short step (at most gemv_max_rows rows) streams the weight through the GEMV instead.
+      std::string gemvFirst;
+      if (std::optional<uint64_t> rows = l.getGemvMaxRows())
+        gemvFirst = fmt::format("if (n_tokens <= {0}) gemv_forward<{1}, {0}, floatX>({2}, {3}, {4}, "
+                                "{5}, {6}, {7}, n_tokens, {8}, stream); else ",
+                                *rows, wType.getDimSize(1), out, featuresOf(l.getResult()), in.ptr,
+                                in.ld, w, bias, wType.getDimSize(0));
+      line(fmt::format("{}args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
                        "stream);",
-                       out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias, wType.getDimSize(0),
-                       wType.getDimSize(1)),
+                       gemvFirst, out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
+                       wType.getDimSize(0), wType.getDimSize(1)),
            op);
+    }
     ++launches;
     return llvm::Error::success();
   } else if (auto g = dyn_cast<GatedLinearOp>(op)) {
@@ -297,11 +305,17 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                        "args.n_logit_rows, {}, stream);",
                        hidden, vocab, hidden, w, vocab),
            op);
-    else
-      line(fmt::format("args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
+    else {
+      std::string gemvFirst;
+      if (std::optional<uint64_t> rows = h.getGemvMaxRows())
+        gemvFirst = fmt::format("if (args.n_logit_rows <= {0}) gemv_forward<{1}, {0}, float>(args.logits, "
+                                "{2}, lm_rows, {1}, {3}, nullptr, args.n_logit_rows, {2}, stream); else ",
+                                *rows, hidden, vocab, w);
+      line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
                        "kDType, args.n_logit_rows, {}, {}, stream);",
-                       vocab, hidden, w, vocab, hidden),
+                       gemvFirst, vocab, hidden, w, vocab, hidden),
            op);
+    }
     launches += 2;
     return llvm::Error::success();
   } else if (isa<func::ReturnOp>(op)) {

@@ -88,7 +88,7 @@ private:
     int64_t inFeatures = cast<RankedTensorType>(x.getType()).getDimSize(1);
     Value w = weight((prefix + ".weight").str(), {outFeatures, inFeatures});
     Value bv = bias ? weight((prefix + ".bias").str(), {outFeatures}) : Value();
-    return b.create<LinearOp>(at(prefix), actType(outFeatures), x, w, bv, StringAttr());
+    return b.create<LinearOp>(at(prefix), actType(outFeatures), x, w, bv, StringAttr(), IntegerAttr());
   }
 
   /// rmsnorm with the weight `<name>.weight`.
@@ -163,7 +163,7 @@ private:
     auto logitsType =
         RankedTensorType::get({ShapedType::kDynamic, config.vocabSize}, b.getF32Type());
     Value logits = b.create<LMHeadOp>(at("lm_head"), logitsType, h, lmWeight, args[kLogitRows],
-                                      StringAttr());
+                                      StringAttr(), IntegerAttr());
     b.create<func::ReturnOp>(at("return"), logits);
   }
 

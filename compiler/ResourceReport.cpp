@@ -111,10 +111,11 @@ std::map<std::string, int> launcherCalls(StringRef source, StringRef function) {
   SmallVector<StringRef, 2> m;
   for (StringRef line : lines) {
     StringRef code = line.split("//").first;
-    if (code.contains("args.gemm->"))
+    bool gemm = code.contains("args.gemm->");
+    if (launcher.match(code, &m))
+      ++calls[gemm ? m[1].str() + "|cublaslt_gemm" : m[1].str()];  // "if (few rows) ... else gemm"
+    else if (gemm)
       ++calls["cublaslt_gemm"];
-    else if (launcher.match(code, &m))
-      ++calls[m[1].str()];
   }
   return calls;
 }

@@ -48,6 +48,11 @@ int main(int argc, char **argv) {
   compile->add_option("--max-prefill-tokens", options.compile.maxPrefillTokens,
                       "Most new tokens in one prefill step (longer prompts are chunked)")
       ->capture_default_str();
+  compile->add_option("--small-prefill-rows", options.pipeline.smallPrefillRows,
+                      "Prefill steps of at most this many tokens stream the weights through the GEMV "
+                      "instead of cuBLASLt (0 to 64; 0: never)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   compile->add_option("--graph-buckets", graphBuckets,
                       "Decode CUDA-graph batch sizes, comma separated, ending at --max-batch "
                       "(default 1,2,4,... up to --max-batch)");

@@ -18,11 +18,19 @@ using namespace llc::llama;
 #include "ir/LlamaOps.cpp.inc"
 
 namespace {
-/// A linear's or lm_head's kernel choice, if any, is one llc-llama has.
-LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel) {
+/// A linear's or lm_head's kernel choice, if any, is one llc-llama has; a GEMV row limit
+/// refines a cuBLASLt choice and fits the GEMV (at most 64 rows).
+LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
+                                 std::optional<uint64_t> gemvMaxRows) {
   if (kernel && *kernel != "gemv" && *kernel != "cublaslt")
     return op->emitOpError() << "unknown linear kernel \"" << *kernel
                              << "\" (expected gemv or cublaslt)";
+  if (gemvMaxRows) {
+    if (kernel != "cublaslt")
+      return op->emitOpError() << "gemv_max_rows refines kernel = \"cublaslt\" only";
+    if (*gemvMaxRows < 1 || *gemvMaxRows > 64)
+      return op->emitOpError() << "gemv_max_rows must be in [1, 64], found " << *gemvMaxRows;
+  }
   return success();
 }
 
@@ -210,7 +218,7 @@ LogicalResult LinearOp::verify() {
     if (shapeOf(bias)[0] != w[0])
       return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
   }
-  return verifyLinearKernel(*this, getKernel());
+  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows());
 }
 
 LogicalResult GatedLinearOp::verify() {
@@ -350,5 +358,5 @@ LogicalResult LMHeadOp::verify() {
   if (features(getResult()) != w[0])
     return emitOpError() << "result has " << features(getResult()) << " columns, expected "
                          << w[0] << " (vocabulary size)";
-  return verifyLinearKernel(*this, getKernel());
+  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows());
 }

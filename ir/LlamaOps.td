@@ -98,7 +98,9 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   let summary = "A projection `x W^T (+ b)` with W stored as (out_features, in_features).";
   let description = [{
     `out[t, n] = sum_k x[t, k] * w[n, k] (+ bias[n])`, fp32 accumulation.
-    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`.
+    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`; with "cublaslt",
+    `gemv_max_rows = R` (1..64) says a step of at most R rows runs the GEMV instead (short
+    prefills, where a GEMM tiled for thousands of rows streams the weights slowly).
 
     ```mlir
     %q = llama.linear %x, %wq : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>) -> tensor<?x2048xbf16>
@@ -106,7 +108,8 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
     ```
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
-                       Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel);
+                       Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel,
+                       OptionalAttr<I64Attr>:$gemv_max_rows);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -260,14 +263,16 @@ def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
   let description = [{
     `logits[i, :] = x[logit_rows[i], :] W^T` (W is `lm_head.weight`, or the embedding
     table when the model ties them). Usually one row a sequence: its last token.
-    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`.
+    `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`, and `gemv_max_rows`
+    as for `llama.linear` (counting logit rows).
 
     ```mlir
     %logits = llama.lm_head %h, %w, %rows : (tensor<?x2048xbf16>, tensor<128256x2048xbf16>, tensor<?xi32>) -> tensor<?x128256xf32>
     ```
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
-                       Llama_IdTensor:$logit_rows, OptionalAttr<StrAttr>:$kernel);
+                       Llama_IdTensor:$logit_rows, OptionalAttr<StrAttr>:$kernel,
+                       OptionalAttr<I64Attr>:$gemv_max_rows);
   let results = (outs TensorRankOf<[F32], [2]>:$result);
   let assemblyFormat = "$input `,` $weight `,` $logit_rows attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

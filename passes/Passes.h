@@ -28,6 +28,7 @@ struct PipelineOptions {
   int64_t maxContext = 8192;
   int64_t smCount = 132;
   int64_t maxBatch = 16;
+  int64_t smallPrefillRows = 64;   ///< prefill steps up to this many rows use the GEMV (0: never)
   std::set<std::string> disabled;  ///< pass arguments (e.g. "llc-index-gqa-heads") to skip.
 };
 

@@ -108,13 +108,20 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
     built for, and the GEMV's summation order does not depend on the batch size, so a sequence
     decodes to the same tokens alone or batched. In `llama.step = "decode"` every `llama.linear`
     and `llama.lm_head` gets `kernel = "gemv"` when `max-batch <= max-gemv-rows`; everything else
-    (prefill, or larger batches) gets `kernel = "cublaslt"`.
+    (prefill, or larger batches) gets `kernel = "cublaslt"`. In prefill the projections also get
+    `gemv_max_rows = small-prefill-rows` and the lm_head `gemv_max_rows = max-batch` (its rows
+    are the sequences' last tokens): a short prefill streams the weights through the GEMV, and
+    the prefill's last-token logits come from the same kernel as decode's. Prefill stays
+    bit-identical alone and batched while both stay on one side of the row limit.
   }];
   let options = [
     Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
            "Compiled maximum batch: the most rows a decode step multiplies.">,
     Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"16",
-           "Largest batch the GEMV serves (beyond it, tensor-core GEMMs win).">
+           "Largest batch the GEMV serves (beyond it, tensor-core GEMMs win).">,
+    Option<"smallPrefillRows", "small-prefill-rows", "int64_t", /*default=*/"64",
+           "Prefill steps of at most this many tokens run their projections on the GEMV "
+           "(gemv_max_rows; 0: always cuBLASLt; at most 64).">
   ];
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }

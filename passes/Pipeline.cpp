@@ -48,6 +48,7 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
   } else if (passName == "llc-select-linear-kernel") {
     SelectLinearKernelPassOptions select;
     select.maxBatch = options.maxBatch;
+    select.smallPrefillRows = options.smallPrefillRows;
     funcPM.addPass(createSelectLinearKernelPass(select));
   } else if (passName == "llc-fuse-silu-mul-linear") {
     funcPM.addPass(createFuseSiluMulLinearPass());

@@ -3,6 +3,8 @@
 // An annotation pass: every llama.linear and llama.lm_head gets `kernel`:
 //   decode, max-batch <= max-gemv-rows -> "gemv"      (weight-streaming, batch-invariant)
 //   otherwise                          -> "cublaslt"  (tensor-core GEMM)
+// In prefill, cuBLASLt projections get gemv_max_rows (small-prefill-rows; the lm_head:
+// max-batch): steps with at most that many rows run the GEMV.
 // The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
 // projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
 // mixes the two (and one model is batch-invariant or not as a whole).
@@ -26,6 +28,7 @@ using namespace llc::llama;
 namespace {
 
 constexpr int64_t kGemvKMultiple = 32;
+constexpr int64_t kGemvMaxRowsLimit = 64;  // gemv_forward's MAX_ROWS limit
 
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
@@ -44,18 +47,38 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
                           "max-gemv-rows in [1, 32]";
       return signalPassFailure();
     }
-    bool gemv = *step == "decode" && maxBatch <= maxGemvRows;
+    if (smallPrefillRows < 0 || smallPrefillRows > kGemvMaxRowsLimit) {
+      func.emitError() << "llc-select-linear-kernel: small-prefill-rows must be in [0, "
+                       << kGemvMaxRowsLimit << "]";
+      return signalPassFailure();
+    }
+    bool gemvFits = true;
     func.walk([&](Operation *op) {
       if (isa<LinearOp, LMHeadOp>(op) &&
           cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(1) % kGemvKMultiple != 0)
-        gemv = false;
+        gemvFits = false;
     });
+    bool gemv = *step == "decode" && maxBatch <= maxGemvRows && gemvFits;
     StringAttr kernel = StringAttr::get(&getContext(), gemv ? "gemv" : "cublaslt");
+    // Short prefills: the GEMV below a row limit, where every K allows it.
+    Builder b(&getContext());
+    IntegerAttr linearRows, headRows;
+    if (*step == "prefill" && gemvFits) {
+      if (smallPrefillRows > 0)
+        linearRows = b.getI64IntegerAttr(smallPrefillRows);
+      if (maxBatch <= kGemvMaxRowsLimit)
+        headRows = b.getI64IntegerAttr(maxBatch);
+    }
     func.walk([&](Operation *op) {
-      if (auto linear = dyn_cast<LinearOp>(op))
+      if (auto linear = dyn_cast<LinearOp>(op)) {
         linear.setKernelAttr(kernel);
-      else if (auto head = dyn_cast<LMHeadOp>(op))
+        if (linearRows)
+          linear.setGemvMaxRowsAttr(linearRows);
+      } else if (auto head = dyn_cast<LMHeadOp>(op)) {
         head.setKernelAttr(kernel);
+        if (headRows)
+          head.setGemvMaxRowsAttr(headRows);
+      }
     });
   }
 };

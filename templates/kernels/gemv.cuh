@@ -113,29 +113,26 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     // The next unit's weights are in flight while this unit's mma run (register double buffer).
     x128 next_l[J], next_h[J];
     if (unit + WARPS < UNITS) load_weights<J>(next_l, next_h, w_lo, w_hi, unit + WARPS);
-    x128 xv[NT][J];
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-      for (int j = 0; j < J; ++j) {
-        const size_t k0 = (size_t)unit * 32 * J + j * 32;
-        if constexpr (GATED) {
-          const x128 gv = load128(x_row[nt] + k0), uv = load128(up_row[nt] + k0);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) xv[nt][j].v[e] = silu_mul_element(gv.v[e], uv.v[e]);
-        } else {
-          xv[nt][j] = load128(x_row[nt] + k0);
-        }
-      }
 #pragma unroll
     for (int j = 0; j < J; ++j) {
       const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
       const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[j]);
       const uint32_t a_first[4] = {lo[0], hi[0], lo[1], hi[1]};   // physical elements 0..3
       const uint32_t a_second[4] = {lo[2], hi[2], lo[3], hi[3]};  // physical elements 4..7
+      const size_t k0 = (size_t)unit * 32 * J + j * 32;
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
-        const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv[nt][j]);
+        // x is loaded per (j, batch tile) next to its use: 8 batch tiles (64 rows, short
+        // prefills) keep one x chunk live per tile instead of J.
+        x128 xv;
+        if constexpr (GATED) {
+          const x128 gv = load128(x_row[nt] + k0), uv = load128(up_row[nt] + k0);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) xv.v[e] = silu_mul_element(gv.v[e], uv.v[e]);
+        } else {
+          xv = load128(x_row[nt] + k0);
+        }
+        const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv);
         mma_16816(acc[nt], a_first, b[0], b[1]);
         mma_16816(acc[nt], a_second, b[2], b[3]);
       }
@@ -179,7 +176,7 @@ template <int K, int MAX_ROWS, typename OutT, bool GATED>
 void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* up, int ld_up,
                    const floatX* w, const floatX* bias, int n_rows, int N, cudaStream_t stream) {
   static_assert(K % 32 == 0, "gemv_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
-  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 32, "gemv_forward: MAX_ROWS in [1, 32]");
+  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "gemv_forward: MAX_ROWS in [1, 64]");
   if (n_rows <= 0 || N <= 0) return;
   launch_check(n_rows <= MAX_ROWS, "gemv_forward", "n_rows must be <= MAX_ROWS", n_rows);
   launch_check(ld_x >= K, "gemv_forward", "ld_x must be >= K", ld_x);

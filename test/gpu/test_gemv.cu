@@ -21,7 +21,7 @@ template <> float out_to_f32<floatX>(floatX v) {
   return x_to_f32(bits);
 }
 
-template <int K, typename OutT>
+template <int K, typename OutT, int MAX_ROWS = kMaxRows>
 void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   const int ld_x = K + 16, ld_out = N + 8;
   std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
@@ -31,9 +31,9 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   dx.upload(x);
   dw.upload(w);
   db.upload(bias);
-  DevBuf<OutT> dout((size_t)kMaxRows * ld_out);
+  DevBuf<OutT> dout((size_t)MAX_ROWS * ld_out);
   dout.poison();
-  gemv_forward<K, kMaxRows, OutT>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
+  gemv_forward<K, MAX_ROWS, OutT>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
                                   n_rows, N, 0);
   cudaCheck(cudaDeviceSynchronize());
 
@@ -42,11 +42,11 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   // (relative 2^-8 for bf16, 2^-11 for fp16, none for float).
   const double out_round = sizeof(OutT) == 4 ? 0.0 : kUnitRoundoff;
   size_t unwritten_past = 0;
-  std::vector<OutT> host((size_t)kMaxRows * ld_out);
+  std::vector<OutT> host((size_t)MAX_ROWS * ld_out);
   cudaCheck(cudaMemcpy(host.data(), dout.ptr, host.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
   size_t bad = 0, nan = 0;
   double max_abs = 0.0;
-  for (int m = 0; m < kMaxRows; ++m)
+  for (int m = 0; m < MAX_ROWS; ++m)
     for (int n = 0; n < ld_out; ++n) {
       const float v = out_to_f32<OutT>(host[(size_t)m * ld_out + n]);
       if (m >= n_rows || n >= N) {  // never written: must still hold the poison
@@ -142,6 +142,33 @@ void check_gated_matches_unfused(int N, int n_rows, Rng& rng) {
                 differ, nan, untouched ? "yes" : "no"));
 }
 
+// Short prefills (gemv_max_rows = 64) run up to 8 batch tiles: a prompt's rows must come out
+// bit-identical whether its prefill has 52 rows (the four seed prompts), 13 or 1.
+template <int K>
+void check_short_prefill_invariance(int N, Rng& rng) {
+  constexpr int kRows = 52, kPart = 13;
+  std::vector<uint16_t> x = rng.x_vector((size_t)kRows * K, -1.0, 1.0);
+  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
+  XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kPart * N), one(N);
+  dx.upload(x);
+  dw.upload(w);
+  gemv_forward<K, 64, floatX>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N, 0);
+  const int first = 20;  // rows 20..32 as a prefill of their own
+  gemv_forward<K, 64, floatX>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N, 0);
+  const std::vector<uint16_t> ha = all.download<uint16_t>(), hp = part.download<uint16_t>();
+  size_t differ_part = 0, differ_one = 0;
+  for (int r = 0; r < kPart; ++r)
+    differ_part += memcmp(hp.data() + (size_t)r * N, ha.data() + (size_t)(first + r) * N, N * 2) != 0;
+  for (int m : {0, 7, 8, 51}) {
+    gemv_forward<K, kMaxRows, floatX>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N, 0);
+    const std::vector<uint16_t> ho = one.download<uint16_t>();
+    differ_one += memcmp(ho.data(), ha.data() + (size_t)m * N, N * 2) != 0;
+  }
+  check(differ_part == 0 && differ_one == 0, fmt_str("gemv_short_prefill_invariance/K%d/N%d", K, N),
+        fmt_str("rows differing: 13-row prefill %zu of 13, decode-style single row %zu of 4", differ_part,
+                differ_one));
+}
+
 template <int K, typename OutT>
 void bench_gemv(const char* name, int N, double copy_gbps) {
   // Enough copies of the weight to defeat the 60 MB L2 between launches.
@@ -184,6 +211,9 @@ void run_gemv_tests() {
     check_gated_matches_unfused<512>(640, rows, rng);
     check_gated_matches_unfused<8960>(1536, rows, rng);  // Qwen2-1.5B's down projection
   }
+  for (int rows : {33, 52, 64}) check_gemv<2048, floatX, 64>("short_prefill", 1030, rows, rows == 52, rng);
+  check_gemv<2048, float, 64>("short_prefill_lm_head_f32", 2051, 40, false, rng);
+  check_short_prefill_invariance<4096>(768, rng);
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
 }

@@ -201,3 +201,21 @@ func.func @gated_linear_on_cublaslt(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>
   %y = llama.gated_linear %g, %u, %w {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
   return
 }
+
+// -----
+
+func.func @gemv_max_rows_on_gemv(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{gemv_max_rows refines kernel = "cublaslt" only}}
+  %y = llama.linear %x, %w {kernel = "gemv", gemv_max_rows = 8 : i64} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @gemv_max_rows_too_many(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{gemv_max_rows must be in [1, 64], found 128}}
+  %y = llama.linear %x, %w {kernel = "cublaslt", gemv_max_rows = 128 : i64} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}

@@ -27,7 +27,7 @@ func.func @weights() -> (tensor<64xbf16>, tensor<32x64xbf16>) {
 // CHECK:         llama.linear %[[NORMED]], %{{.+}} {kernel = "gemv"}
 // CHECK:         llama.silu_mul %{{.+}}, %{{.+}} : tensor<?x32xbf16>
 // CHECK:         llama.gated_linear %[[G:.+]]#0, %[[G]]#1, %{{.+}} {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-// CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} {kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+// CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
 func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?xi32>,
                      %starts: tensor<?xi32>, %rows: tensor<?xi32>, %lens: tensor<?xi32>,
                      %table: tensor<?x?xi32>) -> tensor<?x100xf32> {
@@ -55,6 +55,6 @@ func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?x
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
   %wd = llama.weight "d" : tensor<64x32xbf16>
   %d = llama.gated_linear %g, %u, %wd {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-  %logits = llama.lm_head %s2, %emb, %starts {kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+  %logits = llama.lm_head %s2, %emb, %starts {kernel = "cublaslt", gemv_max_rows = 16 : i64} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
   return %logits : tensor<?x100xf32>
 }

@@ -3,6 +3,9 @@
 // RUN: llc-opt %s --split-input-file --verify-diagnostics \
 // RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{max-batch=64}))' \
 // RUN:   | FileCheck %s --check-prefix=BIG-BATCH
+// RUN: llc-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{small-prefill-rows=0}))' \
+// RUN:   | FileCheck %s --check-prefix=NO-SMALL
 
 // Decode multiplies at most max-batch rows: every projection streams its weight in the GEMV.
 // CHECK-LABEL: func.func @decode
@@ -22,10 +25,18 @@ func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf
 
 // -----
 
-// Prefill multiplies thousands of rows: tensor-core GEMMs.
+// Prefill multiplies up to thousands of rows: tensor-core GEMMs, but a short step (at most
+// small-prefill-rows = 64 tokens; for the lm_head, at most max-batch = 16 logit rows) streams
+// the weights through the GEMV.
 // CHECK-LABEL: func.func @prefill
-// CHECK:         llama.linear {{.+}} {kernel = "cublaslt"}
-// CHECK:         llama.lm_head {{.+}} {kernel = "cublaslt"}
+// CHECK:         llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt"}
+// CHECK:         llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt"}
+// BIG-BATCH-LABEL: func.func @prefill
+// BIG-BATCH:       llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt"}
+// BIG-BATCH:       llama.lm_head {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt"}
+// NO-SMALL-LABEL:  func.func @prefill
+// NO-SMALL:        llama.linear {{.+}} {kernel = "cublaslt"}
+// NO-SMALL:        llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt"}
 func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
     attributes {llama.step = "prefill"} {
   %w = llama.weight "w" : tensor<64x64xbf16>
