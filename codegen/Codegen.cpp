@@ -108,12 +108,12 @@ Shapes readShapes(func::FuncOp func, llvm::StringRef step, Shapes shapes) {
   func.walk([&](Operation *op) {
     if (auto e = dyn_cast<EmbeddingOp>(op))
       shapes.hidden = cast<RankedTensorType>(e.getType()).getDimSize(1);
-    if (isa<KVStoreOp>(op) && step == "prefill")
+    if (isa<KVStoreOp, RopeKVStoreOp>(op) && step == "prefill")
       ++shapes.layers;
     if (auto s = dyn_cast<SiluMulOp>(op))
       shapes.intermediate = cast<RankedTensorType>(s.getType()).getDimSize(1);
-    if (auto g = dyn_cast<GatedLinearOp>(op))
-      shapes.intermediate = cast<RankedTensorType>(g.getGate().getType()).getDimSize(1);
+    if (auto g = dyn_cast<SwigluLinearOp>(op))
+      shapes.intermediate = cast<RankedTensorType>(g.getType()).getDimSize(1);
     if (auto h = dyn_cast<LMHeadOp>(op))
       shapes.vocab = cast<RankedTensorType>(h.getType()).getDimSize(1);
     if (auto a = dyn_cast<AttentionOp>(op)) {

@@ -10,6 +10,7 @@
 #define LLC_CODEGEN_EMITCONTEXT_H
 
 #include "codegen/BufferPlan.h"
+#include "codegen/RopeFrequencies.h"
 #include "codegen/WeightTable.h"
 
 #include "ir/LlamaDialect.h"
@@ -53,7 +54,10 @@ private:
   std::string weight(mlir::Value v);
   std::string meta(mlir::Value v) const;
   std::string layerCache(mlir::Value view, llvm::StringRef which) const;
-  std::string ropeTable(llama::RopeOp op);
+  /// Records the layer of a KV store's cache views (for attention) and checks that every
+  /// layer's pool rows have one shape.
+  llvm::Error noteCacheViews(mlir::Operation *op, mlir::Value kCache, mlir::Value vCache, int64_t layer);
+  std::string ropeTable(const RopeParams &rope);
   void line(const llvm::Twine &text, mlir::Operation *op = nullptr);
 
   mutable mlir::func::FuncOp func;

@@ -107,7 +107,18 @@ std::string FunctionEmitter::layerCache(Value view, llvm::StringRef which) const
   return fmt::format("{}_cache + {} * kv_layer_stride", which.str(), viewLayer.lookup(view));
 }
 
-std::string FunctionEmitter::ropeTable(RopeOp op) {
+llvm::Error FunctionEmitter::noteCacheViews(Operation *op, Value kCache, Value vCache, int64_t layer) {
+  auto view = cast<KVViewType>(kCache.getType());
+  int64_t rowElements = view.getHeads() * view.getHeadDim();
+  if (kvRowElements && kvRowElements != rowElements)
+    return unsupported(op, "every layer's KV rows must have the same shape");
+  kvRowElements = rowElements;
+  viewLayer[kCache] = layer;
+  viewLayer[vCache] = layer;
+  return llvm::Error::success();
+}
+
+std::string FunctionEmitter::ropeTable(const RopeParams &op) {
   std::vector<float> inv = computeRopeInvFreq(op);
   std::string values;
   for (size_t i = 0; i < inv.size(); ++i)
@@ -116,10 +127,9 @@ std::string FunctionEmitter::ropeTable(RopeOp op) {
       values, "kRope" + std::to_string(program.ropeTableByValues.size()));
   if (inserted) {
     program.ropeDeclarations +=
-        fmt::format("// theta {}, scaling {}, factor {}\n", op.getTheta().convertToDouble(),
-                    op.getScaling().str(), op.getFactor().convertToDouble());
+        fmt::format("// theta {}, scaling {}, factor {}\n", op.theta, op.scaling, op.factor);
     program.ropeDeclarations += fmt::format("static const RopeTable<{}> {} = {{{{{}}}}};\n",
-                                            op.getHeadDim(), it->second, values);
+                                            op.headDim, it->second, values);
   }
   return it->second;
 }
@@ -191,17 +201,17 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     }
     ++launches;
     return llvm::Error::success();
-  } else if (auto g = dyn_cast<GatedLinearOp>(op)) {
+  } else if (auto g = dyn_cast<SwigluLinearOp>(op)) {
     if (g.getKernel() != "gemv")
-      return unsupported(op, "gated_linear needs the GEMV (kernel = \"gemv\")");
+      return unsupported(op, "swiglu_linear needs the GEMV (kernel = \"gemv\")");
     std::string w = weight(g.getWeight());
+    std::string bias = g.getBias() ? weight(g.getBias()) : "nullptr";
     std::string out = define(g.getResult());
-    TensorRef gate = ref(g.getGate()), up = ref(g.getUp());
+    TensorRef in = ref(g.getInput());
     auto wType = cast<RankedTensorType>(g.getWeight().getType());
-    line(fmt::format("gemv_gated_forward<{}, kMaxBatch, floatX>({}, {}, {}, {}, {}, {}, {}, n_tokens, {}, "
-                     "stream);",
-                     wType.getDimSize(1), out, featuresOf(g.getResult()), gate.ptr, gate.ld, up.ptr,
-                     up.ld, w, wType.getDimSize(0)),
+    line(fmt::format("gemv_swiglu_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, stream);",
+                     wType.getDimSize(1), out, featuresOf(g.getResult()), in.ptr, in.ld, w, bias,
+                     featuresOf(g.getResult())),
          op);
     ++launches;
     return llvm::Error::success();
@@ -214,7 +224,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     }
     return llvm::Error::success();
   } else if (auto r = dyn_cast<RopeOp>(op)) {
-    std::string table = ropeTable(r);
+    std::string table = ropeTable(ropeParams(r));
     TensorRef in = ref(r.getInput());
     std::string out = define(r.getResult());
     int64_t heads = featuresOf(r.getInput()) / r.getHeadDim();
@@ -223,18 +233,28 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                      meta(r.getPositions()), table, heads),
          op);
   } else if (auto st = dyn_cast<KVStoreOp>(op)) {
+    if (llvm::Error e = noteCacheViews(op, st.getKCache(), st.getVCache(), st.getLayer()))
+      return e;
     auto view = cast<KVViewType>(st.getKCache().getType());
-    int64_t rowElements = view.getHeads() * view.getHeadDim();
-    if (kvRowElements && kvRowElements != rowElements)
-      return unsupported(op, "every layer's KV rows must have the same shape");
-    kvRowElements = rowElements;
-    viewLayer[st.getKCache()] = st.getLayer();
-    viewLayer[st.getVCache()] = st.getLayer();
     TensorRef k = ref(st.getK()), v = ref(st.getV());
     line(fmt::format("kv_store_forward<{}, {}>({}, {}, {}, {}, {}, {}, {}, n_tokens, stream);",
                      view.getHeads(), view.getHeadDim(), layerCache(st.getKCache(), "k"),
                      layerCache(st.getVCache(), "v"), k.ptr, k.ld, v.ptr, v.ld,
                      meta(st.getNewSlots())),
+         op);
+  } else if (auto rs = dyn_cast<RopeKVStoreOp>(op)) {
+    if (llvm::Error e = noteCacheViews(op, rs.getKCache(), rs.getVCache(), rs.getLayer()))
+      return e;
+    auto view = cast<KVViewType>(rs.getKCache().getType());
+    std::string table = ropeTable(ropeParams(rs));
+    TensorRef qk = ref(rs.getQk()), v = ref(rs.getV());
+    std::string q = define(rs.getQ());
+    line(fmt::format("rope_kv_store_forward<{}, {}>({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                     "n_tokens, {}, stream);",
+                     view.getHeadDim(), view.getHeads(), q, featuresOf(rs.getQ()), qk.ptr, qk.ld,
+                     v.ptr, v.ld, meta(rs.getPositions()), table, layerCache(rs.getKCache(), "k"),
+                     layerCache(rs.getVCache(), "v"), meta(rs.getNewSlots()),
+                     featuresOf(rs.getQ()) / rs.getHeadDim()),
          op);
   } else if (isa<RepeatKVOp>(op)) {
     return unsupported(op, "repeat_kv copies every KV head for each query head; llc-llama "
@@ -337,7 +357,7 @@ llvm::Expected<std::string> FunctionEmitter::emit() {
                                      "@" + func.getSymName() + ": argument " + llvm::Twine(i) +
                                          " has no llama.meta name");
   bool hasKVStore = false, hasFlashDecoding = false;
-  func.walk([&](KVStoreOp) { hasKVStore = true; });
+  func.walk([&](Operation *op) { hasKVStore |= isa<KVStoreOp, RopeKVStoreOp>(op); });
   func.walk([&](AttentionOp op) { hasFlashDecoding |= op.getKernel() == "flash_decoding"; });
 
   line("char* arena = static_cast<char*>(args.arena);");

@@ -17,9 +17,9 @@
 
 namespace llc {
 
-std::vector<float> computeRopeInvFreq(llama::RopeOp op) {
-  int64_t dim = op.getHeadDim();
-  float theta = static_cast<float>(op.getTheta().convertToDouble());
+std::vector<float> computeRopeInvFreq(const RopeParams &op) {
+  int64_t dim = op.headDim;
+  float theta = static_cast<float>(op.theta);
   std::vector<float> inv(dim / 2);
   for (int64_t i = 0; i < dim / 2; ++i) {
     float exponent = static_cast<float>(2 * i) / static_cast<float>(dim);
@@ -28,18 +28,17 @@ std::vector<float> computeRopeInvFreq(llama::RopeOp op) {
     inv[i] = 1.0f / power;
   }
 
-  llvm::StringRef scaling = op.getScaling();
-  float factor = static_cast<float>(op.getFactor().convertToDouble());
+  const std::string &scaling = op.scaling;
+  float factor = static_cast<float>(op.factor);
   if (scaling == "linear") {
     for (float &f : inv)
       f = f / factor;
   } else if (scaling == "llama3") {
-    float low = static_cast<float>(op.getLowFreqFactor().convertToDouble());
-    float high = static_cast<float>(op.getHighFreqFactor().convertToDouble());
-    double oldContext = static_cast<double>(op.getOriginalMaxPosition());
-    float lowFreqWavelen = static_cast<float>(oldContext / op.getLowFreqFactor().convertToDouble());
-    float highFreqWavelen =
-        static_cast<float>(oldContext / op.getHighFreqFactor().convertToDouble());
+    float low = static_cast<float>(op.lowFreqFactor);
+    float high = static_cast<float>(op.highFreqFactor);
+    double oldContext = static_cast<double>(op.originalMaxPosition);
+    float lowFreqWavelen = static_cast<float>(oldContext / op.lowFreqFactor);
+    float highFreqWavelen = static_cast<float>(oldContext / op.highFreqFactor);
     float twoPi = static_cast<float>(2.0 * M_PI);
     for (float &f : inv) {
       float wavelen = twoPi / f;

@@ -5,14 +5,34 @@
 
 #include "ir/LlamaDialect.h"
 
+#include <string>
 #include <vector>
 
 namespace llc {
 
-/// The head_dim/2 inverse frequencies of `op`, computed in float32 in the same
+/// The rope attributes of a llama.rope or llama.rope_kv_store.
+struct RopeParams {
+  int64_t headDim;
+  double theta;
+  std::string scaling;
+  double factor, lowFreqFactor, highFreqFactor;
+  int64_t originalMaxPosition;
+};
+
+template <typename RopeLikeOp> RopeParams ropeParams(RopeLikeOp op) {
+  return {op.getHeadDim(),
+          op.getTheta().convertToDouble(),
+          op.getScaling().str(),
+          op.getFactor().convertToDouble(),
+          op.getLowFreqFactor().convertToDouble(),
+          op.getHighFreqFactor().convertToDouble(),
+          static_cast<int64_t>(op.getOriginalMaxPosition())};
+}
+
+/// The head_dim/2 inverse frequencies of a rope, computed in float32 in the same
 /// order of operations as transformers' rope initialisers (default, linear, llama3),
 /// so the compiled model rotates by the same angles as the reference.
-std::vector<float> computeRopeInvFreq(llama::RopeOp op);
+std::vector<float> computeRopeInvFreq(const RopeParams &rope);
 
 } // namespace llc
 

@@ -221,14 +221,30 @@ LogicalResult LinearOp::verify() {
   return verifyLinearKernel(*this, getKernel(), getGemvMaxRows());
 }
 
-LogicalResult GatedLinearOp::verify() {
-  if (getGate().getType() != getUp().getType())
-    return emitOpError() << "gate and up must have the same type, found " << getGate().getType()
-                         << " and " << getUp().getType();
-  if (failed(verifyProjection(*this, getGate(), getWeight(), getResult(), "gate")))
+LogicalResult SwigluLinearOp::verify() {
+  Type elementType = elementTypeOf(getInput());
+  if (failed(verifyWeight(*this, getWeight(), 2, elementType, "weight")))
     return failure();
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  if (w[1] != features(getInput()))
+    return emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
+                         << features(getInput()) << " features";
+  if (w[0] % 2 != 0)
+    return emitOpError() << "weight has " << w[0]
+                         << " rows: a merged gate/up weight has an even number";
+  if (features(getResult()) != w[0] / 2)
+    return emitOpError() << "result has " << features(getResult()) << " features, expected "
+                         << w[0] / 2 << " (half the weight rows)";
+  if (elementTypeOf(getResult()) != elementType)
+    return emitOpError() << "result element type differs from the input's";
+  if (Value bias = getBias()) {
+    if (failed(verifyWeight(*this, bias, 1, elementType, "bias")))
+      return failure();
+    if (shapeOf(bias)[0] != w[0])
+      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
+  }
   if (std::optional<StringRef> kernel = getKernel(); kernel && *kernel != "gemv")
-    return emitOpError() << "kernel \"" << *kernel << "\" cannot compute the gate (only gemv can)";
+    return emitOpError() << "kernel \"" << *kernel << "\" cannot apply the gate (only gemv can)";
   return success();
 }
 
@@ -256,32 +272,77 @@ LogicalResult SplitOp::verify() {
   return success();
 }
 
+namespace {
+/// The rope attributes shared by llama.rope and llama.rope_kv_store, over `features` columns.
+template <typename RopeLikeOp>
+LogicalResult verifyRopeAttributes(RopeLikeOp op, int64_t features, StringRef what) {
+  int64_t headDim = op.getHeadDim();
+  if (headDim <= 0 || headDim % 2 != 0)
+    return op.emitOpError() << "head_dim must be positive and even, found " << headDim;
+  if (features % headDim != 0)
+    return op.emitOpError() << what << " has " << features
+                            << " features, not a multiple of head_dim " << headDim;
+  if (!(op.getTheta().convertToDouble() > 0.0))
+    return op.emitOpError() << "theta must be positive";
+  StringRef scaling = op.getScaling();
+  if (scaling != "none" && scaling != "linear" && scaling != "llama3")
+    return op.emitOpError() << "scaling must be \"none\", \"linear\" or \"llama3\", found \""
+                            << scaling << "\"";
+  if (scaling != "none" && !(op.getFactor().convertToDouble() > 0.0))
+    return op.emitOpError() << "scaling factor must be positive";
+  if (scaling == "llama3") {
+    double low = op.getLowFreqFactor().convertToDouble();
+    double high = op.getHighFreqFactor().convertToDouble();
+    if (!(low > 0.0) || !(high > low))
+      return op.emitOpError()
+             << "llama3 scaling needs 0 < low_freq_factor < high_freq_factor, found " << low
+             << " and " << high;
+    if (op.getOriginalMaxPosition() <= 0)
+      return op.emitOpError() << "llama3 scaling needs a positive original_max_position";
+  }
+  return success();
+}
+
+/// K and V cache views of one type over `heads` x head_dim rows of `elementType`.
+LogicalResult verifyCacheViews(Operation *op, Value kCache, Value vCache, int64_t features,
+                               Type elementType, StringRef what) {
+  auto kView = cast<KVViewType>(kCache.getType());
+  if (vCache.getType() != kView)
+    return op->emitOpError() << "k and v cache views must share one type";
+  if (features != kView.getHeads() * kView.getHeadDim())
+    return op->emitOpError() << what << " has " << features << " features but the cache holds "
+                             << kView.getHeads() << " heads of " << kView.getHeadDim();
+  if (kView.getElementType() != elementType)
+    return op->emitOpError() << "cache element type differs from " << what << "'s";
+  return success();
+}
+} // namespace
+
 LogicalResult RopeOp::verify() {
   if (getInput().getType() != getResult().getType())
     return emitOpError() << "result type must equal the input type";
-  int64_t headDim = getHeadDim();
-  if (headDim <= 0 || headDim % 2 != 0)
-    return emitOpError() << "head_dim must be positive and even, found " << headDim;
-  if (features(getInput()) % headDim != 0)
-    return emitOpError() << "input has " << features(getInput())
-                         << " features, not a multiple of head_dim " << headDim;
-  if (!(getTheta().convertToDouble() > 0.0))
-    return emitOpError() << "theta must be positive";
-  StringRef scaling = getScaling();
-  if (scaling != "none" && scaling != "linear" && scaling != "llama3")
-    return emitOpError() << "scaling must be \"none\", \"linear\" or \"llama3\", found \""
-                         << scaling << "\"";
-  if (scaling != "none" && !(getFactor().convertToDouble() > 0.0))
-    return emitOpError() << "scaling factor must be positive";
-  if (scaling == "llama3") {
-    double low = getLowFreqFactor().convertToDouble();
-    double high = getHighFreqFactor().convertToDouble();
-    if (!(low > 0.0) || !(high > low))
-      return emitOpError() << "llama3 scaling needs 0 < low_freq_factor < high_freq_factor, found "
-                           << low << " and " << high;
-    if (getOriginalMaxPosition() <= 0)
-      return emitOpError() << "llama3 scaling needs a positive original_max_position";
-  }
+  return verifyRopeAttributes(*this, features(getInput()), "input");
+}
+
+LogicalResult RopeKVStoreOp::verify() {
+  if (failed(verifyRopeAttributes(*this, features(getQk()), "qk")))
+    return failure();
+  Type elementType = elementTypeOf(getQk());
+  if (elementTypeOf(getV()) != elementType || elementTypeOf(getQ()) != elementType)
+    return emitOpError() << "qk, v and q must share one element type";
+  int64_t kFeatures = features(getQk()) - features(getQ());
+  if (features(getQ()) <= 0 || features(getQ()) % getHeadDim() != 0 || kFeatures <= 0)
+    return emitOpError() << "q has " << features(getQ()) << " features: expected whole heads of "
+                         << getHeadDim() << ", fewer than qk's " << features(getQk());
+  if (features(getV()) != kFeatures)
+    return emitOpError() << "v has " << features(getV()) << " features but k (qk past q) has "
+                         << kFeatures;
+  if (failed(verifyCacheViews(*this, getKCache(), getVCache(), kFeatures, elementType, "k")))
+    return failure();
+  if (cast<KVViewType>(getKCache().getType()).getHeadDim() != getHeadDim())
+    return emitOpError() << "cache head_dim differs from the rope's " << getHeadDim();
+  if (getLayer() < 0)
+    return emitOpError() << "layer must be non-negative, found " << getLayer();
   return success();
 }
 
@@ -289,14 +350,9 @@ LogicalResult KVStoreOp::verify() {
   if (getK().getType() != getV().getType())
     return emitOpError() << "k and v must share one type, found " << getK().getType()
                          << " and " << getV().getType();
-  auto kView = cast<KVViewType>(getKCache().getType());
-  if (getVCache().getType() != kView)
-    return emitOpError() << "k and v cache views must share one type";
-  if (features(getK()) != kView.getHeads() * kView.getHeadDim())
-    return emitOpError() << "k has " << features(getK()) << " features but the cache holds "
-                         << kView.getHeads() << " heads of " << kView.getHeadDim();
-  if (kView.getElementType() != elementTypeOf(getK()))
-    return emitOpError() << "cache element type differs from k's";
+  if (failed(verifyCacheViews(*this, getKCache(), getVCache(), features(getK()),
+                              elementTypeOf(getK()), "k")))
+    return failure();
   if (getLayer() < 0)
     return emitOpError() << "layer must be non-negative, found " << getLayer();
   return success();

@@ -177,6 +177,37 @@ def Llama_KVStoreOp : Llama_Op<"kv_store", []> {
   let hasVerifier = 1;
 }
 
+def Llama_RopeKVStoreOp : Llama_Op<"rope_kv_store", []> {
+  let summary = "RoPE of the adjacent Q and K heads, with K and V written into their pool slots.";
+  let description = [{
+    `qk` holds the Q heads then the K heads of each token (the merged QKV's first columns).
+    Every head is rotated as `llama.rope` with these attributes would rotate it; the Q heads
+    become `q`, the K heads and `v` go to slot `new_slots[t]` of layer `layer`'s pool, as
+    `llama.kv_store` would write them (a negative slot writes nothing). The views are the
+    whole cached K and V, as `llama.kv_store`'s. `llc-fuse-rope-kv-store` makes it from a rope
+    whose K part feeds only a kv_store: one kernel instead of two, and the roped K never goes
+    through an activation buffer.
+
+    ```mlir
+    %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 64 : i64, layer = 0 : i64, scaling = "none", theta = 5.0e+05 : f64}
+        : (tensor<?x2560xbf16>, tensor<?x512xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x2048xbf16>, !llama.kv_view<8x64xbf16>, !llama.kv_view<8x64xbf16>)
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$qk, Llama_Activation:$v, Llama_IdTensor:$positions,
+                       Llama_IdTensor:$new_slots,
+                       I64Attr:$head_dim, F64Attr:$theta, StrAttr:$scaling,
+                       DefaultValuedAttr<F64Attr, "1.0">:$factor,
+                       DefaultValuedAttr<F64Attr, "1.0">:$low_freq_factor,
+                       DefaultValuedAttr<F64Attr, "4.0">:$high_freq_factor,
+                       DefaultValuedAttr<I64Attr, "8192">:$original_max_position,
+                       I64Attr:$layer);
+  let results = (outs Llama_Activation:$q, Llama_KVViewType:$k_cache, Llama_KVViewType:$v_cache);
+  let assemblyFormat = [{
+    $qk `,` $v `,` $positions `,` $new_slots attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llama_RepeatKVOp : Llama_Op<"repeat_kv", [Pure]> {
   let summary = "Repeats each KV head `n_rep` times to match the query heads (GQA).";
   let description = [{
@@ -236,24 +267,27 @@ def Llama_SiluMulOp : Llama_Op<"silu_mul", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
 }
 
-def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
-  let summary = "The projection of a SwiGLU gate: `(silu(gate) * up) W^T` in one op.";
+def Llama_SwigluLinearOp : Llama_Op<"swiglu_linear", [Pure]> {
+  let summary = "A merged gate/up projection with the SwiGLU gate applied: `silu(x Wg^T) * (x Wu^T)`.";
   let description = [{
-    `out[t, n] = sum_k a[t, k] * w[n, k]` with `a = llama.silu_mul(gate, up)` rounded exactly as
-    that op rounds it, fp32 accumulation. `llc-fuse-silu-mul-linear` makes it from a
-    `llama.silu_mul` whose only user is a GEMV `llama.linear`: the GEMV computes `a` as it loads
-    its input, so the step has no silu_mul kernel and no round trip of `a` through memory. Only
-    the GEMV implements it (`kernel` = "gemv").
+    `weight` is the merged gate/up weight `[Wg; Wu]` (2I rows, gate rows first); with
+    `g = x Wg^T (+ bias[:I])` and `u = x Wu^T (+ bias[I:])`, each rounded to the activation type,
+    `out = silu_mul(g, u)` rounded exactly as `llama.silu_mul` rounds it (I features), fp32
+    accumulation. `llc-fuse-silu-mul-linear` makes it from a GEMV `llama.linear` whose output is
+    split in two equal halves that feed only a `llama.silu_mul`: each GEMV block computes a gate
+    row and its up row side by side and applies the gate in its epilogue, so the step has no
+    silu_mul kernel and the (rows, 2I) projection output never goes through memory. Only the
+    GEMV implements it (`kernel` = "gemv").
 
     ```mlir
-    %d = llama.gated_linear %g, %u, %w {kernel = "gemv"} : (tensor<?x8192xbf16>, tensor<?x8192xbf16>, tensor<2048x8192xbf16>) -> tensor<?x2048xbf16>
+    %a = llama.swiglu_linear %x, %w {kernel = "gemv"} : (tensor<?x2048xbf16>, tensor<16384x2048xbf16>) -> tensor<?x8192xbf16>
     ```
   }];
-  let arguments = (ins Llama_Activation:$gate, Llama_Activation:$up, AnyStaticShapeTensor:$weight,
-                       OptionalAttr<StrAttr>:$kernel);
+  let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
+                       Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
-    $gate `,` $up `,` $weight attr-dict `:` functional-type(operands, results)
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -89,13 +89,25 @@ def SelectAttentionKernelPass : Pass<"llc-select-attention-kernel", "::mlir::fun
 }
 
 def FuseSiluMulLinearPass : Pass<"llc-fuse-silu-mul-linear", "::mlir::func::FuncOp"> {
-  let summary = "Fold the SwiGLU gate into the GEMV that projects it (one gated_linear).";
+  let summary = "Apply the SwiGLU gate in the epilogue of the gate/up GEMV (one swiglu_linear).";
   let description = [{
-    A `llama.linear` with `kernel = "gemv"` whose input is a `llama.silu_mul` with no other
-    user becomes one `llama.gated_linear`: the GEMV applies silu(gate) * up as it loads its
-    input, so the step skips the silu_mul kernel and the activation's round trip. Projections
-    on cuBLASLt (prefill) keep the separate op, and so does a linear with a bias. Runs after
+    A `llama.silu_mul` of the two equal halves of a `llama.split` of a `kernel = "gemv"`
+    `llama.linear` (the merged gate/up projection), none of them with another user, becomes
+    one `llama.swiglu_linear`: each GEMV block computes gate rows next to their up rows and
+    writes silu(gate) * up, so the step skips the silu_mul kernel and the round trip of the
+    projection's 2I columns. Projections on cuBLASLt (prefill) keep the separate ops. Runs after
     `llc-select-linear-kernel`.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
+def FuseRopeKVStorePass : Pass<"llc-fuse-rope-kv-store", "::mlir::func::FuncOp"> {
+  let summary = "Rope Q and K and store K and V in one kernel (one rope_kv_store).";
+  let description = [{
+    A `llama.rope` whose result is split in two, the second half (K) feeding only a
+    `llama.kv_store`, becomes one `llama.rope_kv_store`: the kernel writes the roped Q heads to
+    an activation and the roped K heads and the V row straight into their pool slot. Runs
+    after `llc-merge-rope`, which makes the single rope over Q|K.
   }];
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }

@@ -20,7 +20,8 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
       "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
       "llc-select-linear-kernel",    // batch-invariant GEMV in decode, cuBLASLt in prefill
-      "llc-fuse-silu-mul-linear",    // the GEMV computes the SwiGLU gate as it loads x
+      "llc-fuse-silu-mul-linear",    // the gate/up GEMV applies the SwiGLU gate in its epilogue
+      "llc-fuse-rope-kv-store",      // one kernel ropes Q|K and writes K, V into the pool
   };
   return names;
 }
@@ -52,6 +53,8 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     funcPM.addPass(createSelectLinearKernelPass(select));
   } else if (passName == "llc-fuse-silu-mul-linear") {
     funcPM.addPass(createFuseSiluMulLinearPass());
+  } else if (passName == "llc-fuse-rope-kv-store") {
+    funcPM.addPass(createFuseRopeKVStorePass());
   } else {
     llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
   }

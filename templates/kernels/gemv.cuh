@@ -4,9 +4,13 @@ step's time is the time to stream the weights once from HBM.
   out[m, n] = OutT(sum_k x[m, k] * w[n, k] (+ bias[n]))      for m < n_rows <= MAX_ROWS, n < N
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) floatX or null;
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
-Gated (gemv_gated_forward, made by llc-fuse-silu-mul-linear): x[m, k] = silu_mul_element(gate[m, k],
-up[m, k]) (silu_mul.cuh), computed as the chunks are loaded: bit-identical to silu_mul_forward then
-gemv_forward, without the silu_mul kernel or its activation's round trip.
+SwiGLU (gemv_swiglu_forward, made by llc-fuse-silu-mul-linear): w is the merged gate/up weight
+(2I, K), gate rows [0, I), up rows [I, 2I), and
+  out[m, i] = silu_mul_element(floatX(gate[m, i]), floatX(up[m, i]))      (silu_mul.cuh), i < I
+where gate / up are the GEMV sums above (with bias[i] / bias[I + i]): each block's 16 mma rows are
+8 gate rows and the 8 matching up rows, so one thread holds both sums of a feature and applies the
+gate in the epilogue. Bit-identical to gemv_forward (2I outputs) then silu_mul_forward, without the
+silu_mul kernel or the (rows, 2I) activation's round trip.
 
 Tensor cores, one mma.m16n8k16 per 16 weight rows x 16 k x 8 batch rows: the weights are the mma's
 A (M = 16 output features), x its B (N = 8 batch rows, NT tiles of 8 for larger batches). A batch
@@ -15,7 +19,8 @@ CUDA-core dot product the instruction count does not grow with the batch (the pr
 the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 
 Thread mapping: a block of WARPS warps owns 16 weight rows (n0 .. n0+15); its warps split K into
-units of 32 * J elements (J 16-byte chunks per lane), warp w taking units w, w + WARPS, ...
+units of 32 * J elements (J 16-byte chunks per lane: 4, or 2 for grids of at most 1.5 blocks
+per SM), warp w taking units w, w + WARPS, ...
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
 of weight rows n0+g and n0+g+8 and of x row g (of each batch tile): rows are read in contiguous
 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
@@ -43,6 +48,8 @@ the start of the weight stream overlaps the previous kernel's tail.
 */
 #pragma once
 
+#include <type_traits>
+
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/mma.cuh"
 #include "templates/kernels/silu_mul.cuh"
@@ -57,6 +64,23 @@ template <int K>
 __host__ __device__ constexpr int chunks_per_lane() {
   return K % 128 == 0 ? 4 : K % 64 == 0 ? 2 : 1;
 }
+// A grid of at most 1.5 blocks per SM (the 1B shapes' o_proj and down, N = 2048) runs units of
+// 2 chunks instead: twice the units per warp keeps more loads in flight when only one block
+// of 8 warps lands on an SM (H200, kernel_tests: 1B down 0.66 -> 0.78 of copy, o_proj
+// 0.46 -> 0.49), while larger grids are faster with 4 (8B o_proj 0.78 vs 0.72).
+template <int K>
+__host__ __device__ constexpr int small_grid_chunks_per_lane() {
+  return chunks_per_lane<K>() < 2 ? chunks_per_lane<K>() : 2;
+}
+inline bool small_grid(int blocks) {
+  static const int sm_count = [] {
+    int device = 0, count = 0;
+    cudaCheck(cudaGetDevice(&device));
+    cudaCheck(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+    return count;
+  }();
+  return 2 * blocks <= 3 * sm_count;
+}
 
 template <int J>
 __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
@@ -67,26 +91,30 @@ __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const
     hi[j] = load128cs(w_hi + (size_t)unit * 32 * J + j * 32);
   }
 }
+
 }  // namespace gemv
 
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
-// NT: batch tiles of 8 rows (n_rows <= 8 * NT). GATED: x is the gate and up (ld_up) the up
-// projection; the input is their silu_mul.
-template <int K, int NT, typename OutT, bool GATED>
+// NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
+template <int K, int J, int NT, typename OutT, bool SWIGLU>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
-                const floatX* __restrict__ up, int ld_up, const floatX* __restrict__ w,
-                const floatX* __restrict__ bias, int n_rows, int N) {
+                const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
   using namespace gemv;
-  constexpr int J = chunks_per_lane<K>();
+  static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
+  static_assert(J >= 1 && J <= 4 && K % (32 * J) == 0, "gemv: K must split into units of 32 * J");
   constexpr int UNITS = K / (32 * J);
+  constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per block
   __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
-  const int n0 = blockIdx.x * TILE_N;
-  const floatX* w_lo = w + (size_t)min(n0 + g, N - 1) * K + t * 8;
-  const floatX* w_hi = w + (size_t)min(n0 + g + 8, N - 1) * K + t * 8;
+  const int n0 = blockIdx.x * OUTS;
+  // Weight rows of mma rows g and g + 8: 16 consecutive rows, or feature n0+g's gate and up rows.
+  const int row_lo = min(n0 + g, N - 1);
+  const int row_hi = SWIGLU ? N + row_lo : min(n0 + g + 8, N - 1);
+  const floatX* w_lo = w + (size_t)row_lo * K + t * 8;
+  const floatX* w_hi = w + (size_t)row_hi * K + t * 8;
 
   float acc[NT][4];
 #pragma unroll
@@ -100,38 +128,35 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   pdl_launch_dependents();
 
   const floatX* x_row[NT];
-  const floatX* up_row[NT];
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-    const int m = min(nt * TILE_M + g, n_rows - 1);
-    x_row[nt] = x + (size_t)m * ld_x + t * 8;
-    up_row[nt] = GATED ? up + (size_t)m * ld_up + t * 8 : nullptr;
-  }
+  for (int nt = 0; nt < NT; ++nt) x_row[nt] = x + (size_t)min(nt * TILE_M + g, n_rows - 1) * ld_x + t * 8;
 
 #pragma unroll 1
   for (int unit = warp; unit < UNITS; unit += WARPS) {
     // The next unit's weights are in flight while this unit's mma run (register double buffer).
     x128 next_l[J], next_h[J];
     if (unit + WARPS < UNITS) load_weights<J>(next_l, next_h, w_lo, w_hi, unit + WARPS);
+    const size_t k_unit = (size_t)unit * 32 * J;
+    // Decode batches (NT <= 2): all of the unit's x chunks are loaded before the first mma, so
+    // their latencies overlap. Short prefills (NT up to 8) load x per (chunk, tile) next to its
+    // mma, keeping one x chunk live per tile instead of J.
+    constexpr bool X_AHEAD = NT <= 2;
+    x128 x_ahead[X_AHEAD ? NT : 1][J];
+    if constexpr (X_AHEAD) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int j = 0; j < J; ++j) x_ahead[nt][j] = load128(x_row[nt] + k_unit + j * 32);
+    }
 #pragma unroll
     for (int j = 0; j < J; ++j) {
       const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
       const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[j]);
       const uint32_t a_first[4] = {lo[0], hi[0], lo[1], hi[1]};   // physical elements 0..3
       const uint32_t a_second[4] = {lo[2], hi[2], lo[3], hi[3]};  // physical elements 4..7
-      const size_t k0 = (size_t)unit * 32 * J + j * 32;
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
-        // x is loaded per (j, batch tile) next to its use: 8 batch tiles (64 rows, short
-        // prefills) keep one x chunk live per tile instead of J.
-        x128 xv;
-        if constexpr (GATED) {
-          const x128 gv = load128(x_row[nt] + k0), uv = load128(up_row[nt] + k0);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) xv.v[e] = silu_mul_element(gv.v[e], uv.v[e]);
-        } else {
-          xv = load128(x_row[nt] + k0);
-        }
+        const x128 xv = X_AHEAD ? x_ahead[X_AHEAD ? nt : 0][j] : load128(x_row[nt] + k_unit + j * 32);
         const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv);
         mma_16816(acc[nt], a_first, b[0], b[1]);
         mma_16816(acc[nt], a_second, b[2], b[3]);
@@ -149,32 +174,52 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 #pragma unroll
     for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[nt][c];
   __syncthreads();
-  // Output (row r of the weight tile, batch row col of tile nt) sits in lane (r % 8) * 4 + col / 2,
-  // register (r / 8) * 2 + col % 2 (the mma's C layout). r varies fastest: coalesced stores.
-  for (int i = threadIdx.x; i < NT * TILE_N * TILE_M; i += WARPS * 32) {
-    const int nt = i / (TILE_N * TILE_M), r = i % TILE_N, col = (i / TILE_N) % TILE_M;
+  // mma row r (< 16), batch row col of tile nt sits in lane (r % 8) * 4 + col / 2, register
+  // (r / 8) * 2 + col % 2 (the mma's C layout). The feature index varies fastest: coalesced stores.
+  for (int i = threadIdx.x; i < NT * OUTS * TILE_M; i += WARPS * 32) {
+    const int nt = i / (OUTS * TILE_M), r = i % OUTS, col = (i / OUTS) % TILE_M;
     const int m = nt * TILE_M + col, n = n0 + r;
     if (m >= n_rows || n >= N) continue;
-    const int src_lane = (r % 8) * 4 + col / 2, c = (r / 8) * 2 + col % 2;
-    float total = 0.0f;
+    const int src_lane = (r % 8) * 4 + col / 2;
+    auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
+      float total = 0.0f;
 #pragma unroll
-    for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
-    if (bias != nullptr) total += to_float(bias[n]);
-    store_out(out + (size_t)m * ld_out + n, total);
+      for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
+      return total;
+    };
+    if constexpr (SWIGLU) {  // r < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
+      float gate = warp_sum(col % 2), up = warp_sum(2 + col % 2);
+      if (bias != nullptr) {
+        gate += to_float(bias[n]);
+        up += to_float(bias[N + n]);
+      }
+      out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
+    } else {
+      float total = warp_sum((r / 8) * 2 + col % 2);
+      if (bias != nullptr) total += to_float(bias[n]);
+      store_out(out + (size_t)m * ld_out + n, total);
+    }
   }
 }
 
-template <int K, int NT, typename OutT, bool GATED>
-void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* up, int ld_up,
-                 const floatX* w, const floatX* bias, int n_rows, int N, cudaStream_t stream) {
-  launch_pdl(gemv_kernel<K, NT, OutT, GATED>, CEIL_DIV(N, gemv::TILE_N), gemv::WARPS * 32, 0, stream, out,
-             ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N);
+template <int K, int NT, typename OutT, bool SWIGLU>
+void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
+                 int n_rows, int N, cudaStream_t stream) {
+  constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
+  const int blocks = CEIL_DIV(N, OUTS);
+  // The unit size depends on the weight's shape only, never on n_rows: batch invariance holds.
+  if (gemv::small_grid(blocks))
+    launch_pdl(gemv_kernel<K, gemv::small_grid_chunks_per_lane<K>(), NT, OutT, SWIGLU>, blocks, gemv::WARPS * 32,
+               0, stream, out, ld_out, x, ld_x, w, bias, n_rows, N);
+  else
+    launch_pdl(gemv_kernel<K, gemv::chunks_per_lane<K>(), NT, OutT, SWIGLU>, blocks, gemv::WARPS * 32, 0, stream,
+               out, ld_out, x, ld_x, w, bias, n_rows, N);
 }
 
 // The checks and the choice of batch-tile count shared by both entry points.
-template <int K, int MAX_ROWS, typename OutT, bool GATED>
-void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* up, int ld_up,
-                   const floatX* w, const floatX* bias, int n_rows, int N, cudaStream_t stream) {
+template <int K, int MAX_ROWS, typename OutT, bool SWIGLU>
+void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
+                   int n_rows, int N, cudaStream_t stream) {
   static_assert(K % 32 == 0, "gemv_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "gemv_forward: MAX_ROWS in [1, 64]");
   if (n_rows <= 0 || N <= 0) return;
@@ -183,33 +228,29 @@ void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const float
   launch_check(ld_out >= N, "gemv_forward", "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, "gemv_forward", "x");
   check_aligned16(w, K, "gemv_forward", "w");
-  if (GATED) {
-    launch_check(ld_up >= K, "gemv_gated_forward", "ld_up must be >= K", ld_up);
-    check_aligned16(up, ld_up, "gemv_gated_forward", "up");
-  }
   // One instantiation per batch-tile count the compiled MAX_ROWS can need.
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   const int nt = CEIL_DIV(n_rows, gemv::TILE_M);
   if (nt <= 1)
-    gemv_launch<K, 1, OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N, stream);
+    gemv_launch<K, 1, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
   else if (nt <= 2 || MAX_NT <= 2)
-    gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows,
-                                                           N, stream);
+    gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
   else
-    gemv_launch<K, MAX_NT, OutT, GATED>(out, ld_out, x, ld_x, up, ld_up, w, bias, n_rows, N, stream);
+    gemv_launch<K, MAX_NT, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
 }
 
 template <int K, int MAX_ROWS, typename OutT>
 void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                   int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
                   int n_rows, int N, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, OutT, false>(out, ld_out, x, ld_x, nullptr, 0, w, bias, n_rows, N, stream);
+  gemv_dispatch<K, MAX_ROWS, OutT, false>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
 }
 
-// out = silu_mul(gate, up) W^T, the SwiGLU gate computed as the GEMV loads its input.
-template <int K, int MAX_ROWS, typename OutT>
-void gemv_gated_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* gate /*[n_rows, ld_gate]*/,
-                        int ld_gate, const floatX* up /*[n_rows, ld_up]*/, int ld_up, const floatX* w /*[N, K]*/,
-                        int n_rows, int N, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, OutT, true>(out, ld_out, gate, ld_gate, up, ld_up, w, nullptr, n_rows, N, stream);
+// out = silu(x Wg^T) * (x Wu^T) with W = [Wg; Wu] (the merged gate/up projection), gated in the
+// GEMV's epilogue.
+template <int K, int MAX_ROWS>
+void gemv_swiglu_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
+                         int ld_x, const floatX* w /*[2 * I, K]*/, const floatX* bias /*[2 * I] or null*/,
+                         int n_rows, int I, cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, floatX, true>(out, ld_out, x, ld_x, w, bias, n_rows, I, stream);
 }

@@ -30,9 +30,17 @@ template <int HIDDEN, bool ADD>
 __global__ void __launch_bounds__(RmsnormShape<HIDDEN>::THREADS)
 rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* residual,
                const floatX* __restrict__ weight, float eps) {
+  using S = RmsnormShape<HIDDEN>;
+  // The norm weight is constant: its loads go out before the wait, overlapping the previous
+  // kernel's tail instead of following the reduction.
+  x128 w[S::PER_THREAD];
+#pragma unroll
+  for (int k = 0; k < S::PER_THREAD; ++k) {
+    const int c = threadIdx.x + k * S::THREADS;
+    if (c < S::CHUNKS) w[k] = load128(weight + c * 8);
+  }
   pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
   pdl_launch_dependents();
-  using S = RmsnormShape<HIDDEN>;
   const size_t row = (size_t)blockIdx.x * HIDDEN;
   x128 s[S::PER_THREAD];
   float sumsq = 0.0f;
@@ -58,12 +66,11 @@ rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* resid
   for (int k = 0; k < S::PER_THREAD; ++k) {
     const int c = threadIdx.x + k * S::THREADS;
     if (c < S::CHUNKS) {
-      const x128 w = load128(weight + c * 8);
       x128 out;
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
         const float y = to_float(from_float<floatX>(to_float(s[k].v[e]) * inv_rms));
-        out.v[e] = from_float<floatX>(to_float(w.v[e]) * y);
+        out.v[e] = from_float<floatX>(to_float(w[k].v[e]) * y);
       }
       if (ADD) store128(sum + row + c * 8, s[k]);
       store128(normed + row + c * 8, out);

@@ -12,6 +12,23 @@ struct RopeTable {
   float inv_freq[HEAD_DIM / 2];
 };
 
+// Rotates elements i0 .. i0+7 of one head: a holds x1 = head[i0 ..], b holds x2 = head[i0 + D/2 ..]
+// (the formula below), in place. Shared by rope_kernel and rope_kv_store_kernel.
+template <int HEAD_DIM>
+__device__ __forceinline__ void rope_rotate_chunk(x128& a, x128& b, int32_t position,
+                                                  const RopeTable<HEAD_DIM>& table, int i0) {
+  const float pos = (float)position;
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    const float angle = __fmul_rn(pos, table.inv_freq[i0 + e]);
+    float s, c;
+    sincosf(angle, &s, &c);
+    const float x1 = to_float(a.v[e]), x2 = to_float(b.v[e]);
+    a.v[e] = from_float<floatX>(x1 * c - x2 * s);
+    b.v[e] = from_float<floatX>(x2 * c + x1 * s);
+  }
+}
+
 /*
 For token t, head h, i < D/2 (D = HEAD_DIM):
   x1 = in[t, h*D + i], x2 = in[t, h*D + i + D/2], a = float(positions[t]) * inv_freq[i]  (fp32 multiply)
@@ -37,22 +54,12 @@ __global__ void rope_kernel(floatX* out, int ld_out, const floatX* in, int ld_in
     const int h = (int)((item / GROUPS) % n_heads);
     const int t = (int)(item / ((size_t)GROUPS * n_heads));
     const int i0 = g * 8;
-    const float pos = (float)positions[t];
     const floatX* src = in + (size_t)t * ld_in + (size_t)h * HEAD_DIM + i0;
     floatX* dst = out + (size_t)t * ld_out + (size_t)h * HEAD_DIM + i0;
-    const x128 a = load128(src), b = load128(src + HALF);
-    x128 ra, rb;
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const float angle = __fmul_rn(pos, table.inv_freq[i0 + e]);
-      float s, c;
-      sincosf(angle, &s, &c);
-      const float x1 = to_float(a.v[e]), x2 = to_float(b.v[e]);
-      ra.v[e] = from_float<floatX>(x1 * c - x2 * s);
-      rb.v[e] = from_float<floatX>(x2 * c + x1 * s);
-    }
-    store128(dst, ra);
-    store128(dst + HALF, rb);
+    x128 a = load128(src), b = load128(src + HALF);
+    rope_rotate_chunk(a, b, positions[t], table, i0);
+    store128(dst, a);
+    store128(dst + HALF, b);
   }
 }
 

@@ -6,8 +6,8 @@ on floatX tensors): out = floatX(float(floatX(silu(float(g)))) * float(u)).
 
 #include "templates/kernels/common.cuh"
 
-// One element of the gate, with the rounding above; the decode GEMV's gated input
-// (gemv_gated_forward) calls the same function, so the fused projection is bit-identical.
+// One element of the gate, with the rounding above; the decode SwiGLU GEMV (gemv_swiglu_forward)
+// calls the same function in its epilogue, so the fused projection is bit-identical.
 __device__ __forceinline__ floatX silu_mul_element(floatX g, floatX u) {
   const float gf = to_float(g);
   const float act = to_float(from_float<floatX>(gf / (1.0f + expf(-gf))));

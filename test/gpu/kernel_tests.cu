@@ -2,16 +2,17 @@
 // CPU reference (see test_*.cu), then informational timings (bench_attention.cu).
 // Prints one PASS/FAIL line per check and a closing "N passed, N failed" line; exits 1 if anything
 // failed, 77 ("skipped: no GPU") where no usable CUDA device exists (ctest SKIP_RETURN_CODE).
-// Usage: kernel_tests [--no-bench]
+// Usage: kernel_tests [--no-bench | --gemv-bench-only]
 #include <cstring>
 
 #include "test/gpu/test_common.h"
 
 int main(int argc, char** argv) {
-  bool bench = true;
+  bool bench = true, checks = true;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--no-bench")) bench = false;
-    else { fprintf(stderr, "usage: %s [--no-bench]\n", argv[0]); return 2; }
+    else if (!strcmp(argv[i], "--gemv-bench-only")) checks = false;
+    else { fprintf(stderr, "usage: %s [--no-bench | --gemv-bench-only]\n", argv[0]); return 2; }
   }
   int n_devices = 0;
   const cudaError_t err = cudaGetDeviceCount(&n_devices);
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
   cudaCheck(cudaGetDeviceProperties(&prop, 0));
   info(fmt_str("device: %s, sm_%d%d, %d SMs", prop.name, prop.major, prop.minor, prop.multiProcessorCount));
 
+  if (!checks) {  // the decode GEMV's timings alone (kernel tuning)
+    run_gemv_benchmarks();
+    return 0;
+  }
   run_elementwise_tests();
   run_convert_tests();
   run_attention_tests();

@@ -1,6 +1,6 @@
 // test_elementwise.cu - GPU tests of the elementwise and data-movement kernels (embedding, add,
-// rmsnorm, add_rmsnorm, rope, kv_store, slot_table, silu_mul, gather_rows) against CPU references
-// written from the formulas, on random data, with outputs poisoned (NaN) before each launch.
+// rmsnorm, add_rmsnorm, rope, kv_store, rope_kv_store, slot_table, silu_mul, gather_rows) against
+// CPU references written from the formulas (rope_kv_store: against rope + kv_store, bitwise), on random data, with outputs poisoned (NaN) before each launch.
 //
 // Tolerances (u = unit roundoff of floatX: 2^-8 for bf16): each kernel rounds to floatX one or
 // more times; the CPU reference performs the same roundings in double, so a difference can only
@@ -14,6 +14,7 @@
 #include "templates/kernels/kv_store.cuh"
 #include "templates/kernels/rmsnorm.cuh"
 #include "templates/kernels/rope.cuh"
+#include "templates/kernels/rope_kv_store.cuh"
 #include "templates/kernels/silu_mul.cuh"
 #include "templates/kernels/slot_table.cuh"
 
@@ -206,6 +207,54 @@ void test_kv_store(Rng& rng) {
   }
 }
 
+// rope_kv_store (llc-fuse-rope-kv-store) must equal rope_forward over Q|K then kv_store_forward of
+// the roped K and of V, bit for bit: Q, the pool rows of the step's slots, and no other writes.
+// One token gets slot -1 (kv_store's guard): its Q is still roped, its K/V written nowhere.
+template <int D, int KVH>
+void test_rope_kv_store(Rng& rng, int q_heads, double theta) {
+  constexpr int ROW = KVH * D;
+  const int slots = 600, qk_cols = (q_heads + KVH) * D, ld = qk_cols + ROW + 8, ld_q = q_heads * D + 8;
+  RopeTable<D> table;
+  for (int i = 0; i < D / 2; ++i) table.inv_freq[i] = (float)(1.0 / std::pow(theta, (2.0 * i) / D));
+  for (int n : kTokenCounts) {
+    const auto qkv = rng.x_vector((size_t)n * ld, -2, 2);
+    std::vector<int32_t> pos(n), perm(slots - 1);
+    for (int t = 0; t < n; ++t) pos[t] = rng.integer(0, 131071);
+    for (int i = 0; i < slots - 1; ++i) perm[i] = i + 1;
+    std::shuffle(perm.begin(), perm.end(), rng.gen);
+    std::vector<int32_t> new_slots(perm.begin(), perm.begin() + n);
+    new_slots[n / 2] = -1;
+    DevBuf<int32_t> d_pos(n), d_slots(n);
+    d_pos.upload(pos);
+    d_slots.upload(new_slots);
+    XBuf d_qkv((size_t)n * ld), d_roped((size_t)n * qk_cols), d_q((size_t)n * ld_q);
+    XBuf ref_kc((size_t)slots * ROW), ref_vc((size_t)slots * ROW), kc((size_t)slots * ROW), vc((size_t)slots * ROW);
+    d_qkv.upload(qkv);
+    for (XBuf* b : {&d_q, &ref_kc, &ref_vc, &kc, &vc}) b->poison();
+    rope_forward<D>(d_roped.ptr, qk_cols, d_qkv.ptr, ld, d_pos.ptr, table, n, q_heads + KVH, 0);
+    kv_store_forward<KVH, D>(ref_kc.ptr, ref_vc.ptr, d_roped.ptr + q_heads * D, qk_cols, d_qkv.ptr + qk_cols, ld,
+                             d_slots.ptr, n, 0);
+    rope_kv_store_forward<D, KVH>(d_q.ptr, ld_q, d_qkv.ptr, ld, d_qkv.ptr + qk_cols, ld, d_pos.ptr, table, kc.ptr,
+                                  vc.ptr, d_slots.ptr, n, q_heads, 0);
+    cudaCheck(cudaDeviceSynchronize());
+    const auto roped = d_roped.download<uint16_t>(), q = d_q.download<uint16_t>();
+    size_t q_bad = 0, q_pad_written = 0;
+    for (int t = 0; t < n; ++t)
+      for (int c = 0; c < ld_q; ++c) {
+        const uint16_t got = q[(size_t)t * ld_q + c];
+        if (c < q_heads * D) q_bad += got != roped[(size_t)t * qk_cols + c];
+        else q_pad_written += got != 0xFFFF;
+      }
+    const bool caches_equal = kc.download<uint16_t>() == ref_kc.download<uint16_t>() &&
+                              vc.download<uint16_t>() == ref_vc.download<uint16_t>();
+    check(q_bad == 0 && q_pad_written == 0 && caches_equal,
+          fmt_str("rope_kv_store/D%d/q%d/kvh%d/n%d", D, q_heads, KVH, n),
+          fmt_str("q differing from rope_forward: %zu, q padding written: %zu, K/V pools equal to "
+                  "rope + kv_store (incl. untouched slots and the slot -1 token): %s",
+                  q_bad, q_pad_written, caches_equal ? "yes" : "no"));
+  }
+}
+
 void test_slot_table(Rng& rng) {
   const int max_context = 700, rows = 6;
   const std::vector<std::vector<int>> cases = {{1}, {3, 1, 17}, {130, 5, 1, 64}};
@@ -320,6 +369,9 @@ void run_elementwise_tests() {
   test_kv_store<32, 128>(rng);
   test_kv_store<4, 128>(rng);
   test_kv_store<2, 64>(rng);
+  test_rope_kv_store<128, 8>(rng, 32, 500000.0);  // Llama-3.1-8B
+  test_rope_kv_store<64, 8>(rng, 32, 500000.0);   // Llama-3.2-1B
+  test_rope_kv_store<128, 2>(rng, 12, 1000000.0); // Qwen2-1.5B
   test_slot_table(rng);
 
   test_silu_mul<64>(rng);

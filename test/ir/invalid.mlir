@@ -177,28 +177,47 @@ func.func @linear_unknown_kernel(%x: tensor<?x64xbf16>) {
 
 // -----
 
-func.func @gated_linear_gate_up_differ(%g: tensor<?x32xbf16>, %u: tensor<?x16xbf16>) {
-  %w = llama.weight "w" : tensor<64x32xbf16>
-  // expected-error @+1 {{gate and up must have the same type, found 'tensor<?x32xbf16>' and 'tensor<?x16xbf16>'}}
-  %y = llama.gated_linear %g, %u, %w : (tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+func.func @swiglu_linear_odd_weight(%x: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<63x32xbf16>
+  // expected-error @+1 {{weight has 63 rows: a merged gate/up weight has an even number}}
+  %y = llama.swiglu_linear %x, %w : (tensor<?x32xbf16>, tensor<63x32xbf16>) -> tensor<?x31xbf16>
   return
 }
 
 // -----
 
-func.func @gated_linear_weight_k(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) {
+func.func @swiglu_linear_result_features(%x: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<64x32xbf16>
+  // expected-error @+1 {{result has 64 features, expected 32 (half the weight rows)}}
+  %y = llama.swiglu_linear %x, %w : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @swiglu_linear_weight_k(%x: tensor<?x32xbf16>) {
   %w = llama.weight "w" : tensor<64x48xbf16>
-  // expected-error @+1 {{weight is (64, 48) but the gate has 32 features}}
-  %y = llama.gated_linear %g, %u, %w : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x48xbf16>) -> tensor<?x64xbf16>
+  // expected-error @+1 {{weight is (64, 48) but the input has 32 features}}
+  %y = llama.swiglu_linear %x, %w : (tensor<?x32xbf16>, tensor<64x48xbf16>) -> tensor<?x32xbf16>
   return
 }
 
 // -----
 
-func.func @gated_linear_on_cublaslt(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) {
+func.func @swiglu_linear_bias_size(%x: tensor<?x32xbf16>) {
   %w = llama.weight "w" : tensor<64x32xbf16>
-  // expected-error @+1 {{kernel "cublaslt" cannot compute the gate (only gemv can)}}
-  %y = llama.gated_linear %g, %u, %w {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+  %b = llama.weight "b" : tensor<32xbf16>
+  // expected-error @+1 {{bias has 32 elements, expected 64}}
+  %y = llama.swiglu_linear %x, %w bias %b : (tensor<?x32xbf16>, tensor<64x32xbf16>, tensor<32xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @swiglu_linear_on_cublaslt(%x: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<64x32xbf16>
+  // expected-error @+1 {{kernel "cublaslt" cannot apply the gate (only gemv can)}}
+  %y = llama.swiglu_linear %x, %w {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x32xbf16>
   return
 }
 
@@ -217,5 +236,29 @@ func.func @gemv_max_rows_too_many(%x: tensor<?x64xbf16>) {
   %w = llama.weight "w" : tensor<32x64xbf16>
   // expected-error @+1 {{gemv_max_rows must be in [1, 64], found 128}}
   %y = llama.linear %x, %w {kernel = "cublaslt", gemv_max_rows = 128 : i64} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_v_features(%qk: tensor<?x80xbf16>, %v: tensor<?x32xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  // expected-error @+1 {{v has 32 features but k (qk past q) has 16}}
+  %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64} : (tensor<?x80xbf16>, tensor<?x32xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_partial_head(%qk: tensor<?x80xbf16>, %v: tensor<?x24xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  // expected-error @+1 {{q has 56 features: expected whole heads of 16, fewer than qk's 80}}
+  %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64} : (tensor<?x80xbf16>, tensor<?x24xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x56xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_cache_shape(%qk: tensor<?x80xbf16>, %v: tensor<?x16xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  // expected-error @+1 {{k has 16 features but the cache holds 2 heads of 16}}
+  %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64} : (tensor<?x80xbf16>, tensor<?x16xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<2x16xbf16>, !llama.kv_view<2x16xbf16>)
   return
 }

@@ -26,7 +26,7 @@ func.func @weights() -> (tensor<64xbf16>, tensor<32x64xbf16>) {
 // CHECK:         llama.add %[[SUM]], %[[H]] : tensor<?x64xbf16>
 // CHECK:         llama.linear %[[NORMED]], %{{.+}} {kernel = "gemv"}
 // CHECK:         llama.silu_mul %{{.+}}, %{{.+}} : tensor<?x32xbf16>
-// CHECK:         llama.gated_linear %[[G:.+]]#0, %[[G]]#1, %{{.+}} {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+// CHECK:         llama.swiglu_linear %[[NORMED]], %{{.+}} {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
 // CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
 func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?xi32>,
                      %starts: tensor<?xi32>, %rows: tensor<?xi32>, %lens: tensor<?xi32>,
@@ -53,8 +53,14 @@ func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?x
   %gu = llama.linear %normed, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
   %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %wd = llama.weight "d" : tensor<64x32xbf16>
-  %d = llama.gated_linear %g, %u, %wd {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+  %a2 = llama.swiglu_linear %normed, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
   %logits = llama.lm_head %s2, %emb, %starts {kernel = "cublaslt", gemv_max_rows = 16 : i64} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
   return %logits : tensor<?x100xf32>
+}
+
+// CHECK-LABEL: func.func @rope_kv_store
+// CHECK:         %{{.+}}, %{{.+}}, %{{.+}} = llama.rope_kv_store %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {factor = 3.200000e+01 : f64, head_dim = 16 : i64, layer = 2 : i64, scaling = "llama3", theta = 5.000000e+05 : f64} : (tensor<?x80xbf16>, tensor<?x16xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+func.func @rope_kv_store(%qk: tensor<?x80xbf16>, %v: tensor<?x16xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) -> tensor<?x64xbf16> {
+  %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 5.0e+05 : f64, scaling = "llama3", factor = 32.0 : f64, layer = 2 : i64} : (tensor<?x80xbf16>, tensor<?x16xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return %q : tensor<?x64xbf16>
 }

@@ -1,13 +1,15 @@
 // RUN: llc-opt %s --split-input-file \
 // RUN:   --pass-pipeline='builtin.module(func.func(llc-fuse-silu-mul-linear))' | FileCheck %s
 
-// A GEMV projection of a silu_mul used nowhere else: one gated_linear over the gate and up
-// halves, in the linear's place; the silu_mul is gone.
+// The decode MLP: the gate/up GEMV, its split and the silu_mul become one swiglu_linear over
+// the projection's input and merged weight; the down projection is untouched.
 // CHECK-LABEL: func.func @decode_mlp
-// CHECK:         %[[GU:.+]]:2 = llama.split
+// CHECK-SAME:    (%[[X:.+]]: tensor<?x64xbf16>)
+// CHECK:         %[[WGU:.+]] = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
+// CHECK-NOT:     llama.split
 // CHECK-NOT:     llama.silu_mul
-// CHECK:         %[[D:.+]] = llama.gated_linear %[[GU]]#0, %[[GU]]#1, %{{.+}} {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-// CHECK-NOT:     llama.linear %{{.+}}, %{{.+}} {kernel = "gemv"} : (tensor<?x32xbf16>
+// CHECK:         %[[A:.+]] = llama.swiglu_linear %[[X]], %[[WGU]] {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
+// CHECK:         %[[D:.+]] = llama.linear %[[A]], %{{.+}} {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
 // CHECK:         return %[[D]]
 func.func @decode_mlp(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> attributes {llama.step = "decode"} {
   %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
@@ -21,45 +23,71 @@ func.func @decode_mlp(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> attributes {ll
 
 // -----
 
-// cuBLASLt reads its input as stored: the silu_mul stays.
+// A bias goes along (its gate half and up half are added before the gate, as in the linear).
+// CHECK-LABEL: func.func @with_bias
+// CHECK:         llama.swiglu_linear %{{.+}}, %{{.+}} bias %{{.+}} {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>, tensor<64xbf16>) -> tensor<?x32xbf16>
+// CHECK-NOT:     llama.silu_mul
+func.func @with_bias(%x: tensor<?x64xbf16>) -> tensor<?x32xbf16> {
+  %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
+  %bgu = llama.weight ["gb", "ub"] rows [32, 32] : tensor<64xbf16>
+  %gu = llama.linear %x, %wgu bias %bgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>, tensor<64xbf16>) -> tensor<?x64xbf16>
+  %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
+  %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
+  return %a : tensor<?x32xbf16>
+}
+
+// -----
+
+// cuBLASLt writes its output as a GEMM does (prefill): the split and silu_mul stay.
 // CHECK-LABEL: func.func @prefill_mlp
-// CHECK:         llama.silu_mul
 // CHECK:         llama.linear {{.+}} {kernel = "cublaslt"}
-// CHECK-NOT:     llama.gated_linear
-func.func @prefill_mlp(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) -> tensor<?x64xbf16> {
+// CHECK:         llama.split
+// CHECK:         llama.silu_mul
+// CHECK-NOT:     llama.swiglu_linear
+func.func @prefill_mlp(%x: tensor<?x64xbf16>) -> tensor<?x32xbf16> {
+  %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
+  %gu = llama.linear %x, %wgu {kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %wd = llama.weight "down" : tensor<64x32xbf16>
-  %d = llama.linear %a, %wd {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-  return %d : tensor<?x64xbf16>
+  return %a : tensor<?x32xbf16>
 }
 
 // -----
 
-// The activation has another user, which still needs it in memory: no fusion.
-// CHECK-LABEL: func.func @shared_activation
-// CHECK:         %[[A:.+]] = llama.silu_mul
-// CHECK:         llama.linear %[[A]], {{.+}} {kernel = "gemv"}
-// CHECK-NOT:     llama.gated_linear
-func.func @shared_activation(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) -> (tensor<?x64xbf16>, tensor<?x32xbf16>) {
+// The gate half has another user, which still needs it in memory: no fusion.
+// CHECK-LABEL: func.func @shared_half
+// CHECK:         llama.linear {{.+}} {kernel = "gemv"}
+// CHECK:         llama.silu_mul
+// CHECK-NOT:     llama.swiglu_linear
+func.func @shared_half(%x: tensor<?x64xbf16>) -> (tensor<?x32xbf16>, tensor<?x32xbf16>) {
+  %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
+  %gu = llama.linear %x, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %wd = llama.weight "down" : tensor<64x32xbf16>
-  %d = llama.linear %a, %wd {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-  return %d, %a : tensor<?x64xbf16>, tensor<?x32xbf16>
+  return %a, %g : tensor<?x32xbf16>, tensor<?x32xbf16>
 }
 
 // -----
 
-// A projection with a bias (no Llama-family MLP has one) and one with no kernel chosen yet
-// are left alone.
-// CHECK-LABEL: func.func @bias_or_unselected
-// CHECK-COUNT-2: llama.silu_mul
-// CHECK-NOT:     llama.gated_linear
-func.func @bias_or_unselected(%g: tensor<?x32xbf16>, %u: tensor<?x32xbf16>) -> (tensor<?x64xbf16>, tensor<?x64xbf16>) {
-  %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %wd = llama.weight "down" : tensor<64x32xbf16>
-  %bd = llama.weight "down_bias" : tensor<64xbf16>
-  %d = llama.linear %a, %wd bias %bd {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>) -> tensor<?x64xbf16>
-  %a2 = llama.silu_mul %g, %u : tensor<?x32xbf16>
-  %d2 = llama.linear %a2, %wd : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
-  return %d, %d2 : tensor<?x64xbf16>, tensor<?x64xbf16>
+// Halves swapped (the first half as up), unequal halves, and silu_mul of two separate GEMVs
+// are not the merged gate/up pattern: left alone.
+// CHECK-LABEL: func.func @not_gate_up
+// CHECK-COUNT-3: llama.silu_mul
+// CHECK-NOT:     llama.swiglu_linear
+func.func @not_gate_up(%x: tensor<?x64xbf16>) -> (tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<?x32xbf16>) {
+  %wgu = llama.weight ["g", "u"] rows [32, 32] : tensor<64x64xbf16>
+  %gu = llama.linear %x, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %g, %u = llama.split %gu [32, 32] : tensor<?x64xbf16> -> tensor<?x32xbf16>, tensor<?x32xbf16>
+  %a = llama.silu_mul %u, %g : tensor<?x32xbf16>
+  %w3 = llama.weight ["a", "b"] rows [16, 48] : tensor<64x64xbf16>
+  %p = llama.linear %x, %w3 {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  %p1, %p2 = llama.split %p [16, 48] : tensor<?x64xbf16> -> tensor<?x16xbf16>, tensor<?x48xbf16>
+  %p2s, %p2t = llama.split %p2 [16, 32] : tensor<?x48xbf16> -> tensor<?x16xbf16>, tensor<?x32xbf16>
+  %b = llama.silu_mul %p1, %p2s : tensor<?x16xbf16>
+  %wg = llama.weight "g2" : tensor<32x64xbf16>
+  %wu = llama.weight "u2" : tensor<32x64xbf16>
+  %g2 = llama.linear %x, %wg {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  %u2 = llama.linear %x, %wu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  %c = llama.silu_mul %g2, %u2 : tensor<?x32xbf16>
+  return %a, %b, %c : tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<?x32xbf16>
 }
