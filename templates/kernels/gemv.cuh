@@ -19,8 +19,7 @@ CUDA-core dot product the instruction count does not grow with the batch (the pr
 the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 
 Thread mapping: a block of WARPS warps owns 16 weight rows (n0 .. n0+15); its warps split K into
-units of 32 * J elements (J 16-byte chunks per lane: 4, or 2 for grids of at most 1.5 blocks
-per SM), warp w taking units w, w + WARPS, ...
+units of 32 * J elements (J 16-byte chunks per lane), warp w taking units w, w + WARPS, ...
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
 of weight rows n0+g and n0+g+8 and of x row g (of each batch tile): rows are read in contiguous
 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
@@ -64,24 +63,6 @@ template <int K>
 __host__ __device__ constexpr int chunks_per_lane() {
   return K % 128 == 0 ? 4 : K % 64 == 0 ? 2 : 1;
 }
-// A grid of at most 1.5 blocks per SM (the 1B shapes' o_proj and down, N = 2048) runs units of
-// 2 chunks instead: twice the units per warp keeps more loads in flight when only one block
-// of 8 warps lands on an SM (H200, kernel_tests: 1B down 0.66 -> 0.78 of copy, o_proj
-// 0.46 -> 0.49), while larger grids are faster with 4 (8B o_proj 0.78 vs 0.72).
-template <int K>
-__host__ __device__ constexpr int small_grid_chunks_per_lane() {
-  return chunks_per_lane<K>() < 2 ? chunks_per_lane<K>() : 2;
-}
-inline bool small_grid(int blocks) {
-  static const int sm_count = [] {
-    int device = 0, count = 0;
-    cudaCheck(cudaGetDevice(&device));
-    cudaCheck(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
-    return count;
-  }();
-  return 2 * blocks <= 3 * sm_count;
-}
-
 template <int J>
 __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
                                              const floatX* w_hi, int unit) {
@@ -97,13 +78,13 @@ __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
-template <int K, int J, int NT, typename OutT, bool SWIGLU>
+template <int K, int NT, typename OutT, bool SWIGLU>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
   using namespace gemv;
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
-  static_assert(J >= 1 && J <= 4 && K % (32 * J) == 0, "gemv: K must split into units of 32 * J");
+  constexpr int J = chunks_per_lane<K>();
   constexpr int UNITS = K / (32 * J);
   constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per block
   __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
@@ -206,14 +187,8 @@ template <int K, int NT, typename OutT, bool SWIGLU>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                  int n_rows, int N, cudaStream_t stream) {
   constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
-  const int blocks = CEIL_DIV(N, OUTS);
-  // The unit size depends on the weight's shape only, never on n_rows: batch invariance holds.
-  if (gemv::small_grid(blocks))
-    launch_pdl(gemv_kernel<K, gemv::small_grid_chunks_per_lane<K>(), NT, OutT, SWIGLU>, blocks, gemv::WARPS * 32,
-               0, stream, out, ld_out, x, ld_x, w, bias, n_rows, N);
-  else
-    launch_pdl(gemv_kernel<K, gemv::chunks_per_lane<K>(), NT, OutT, SWIGLU>, blocks, gemv::WARPS * 32, 0, stream,
-               out, ld_out, x, ld_x, w, bias, n_rows, N);
+  launch_pdl(gemv_kernel<K, NT, OutT, SWIGLU>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out, x,
+             ld_x, w, bias, n_rows, N);
 }
 
 // The checks and the choice of batch-tile count shared by both entry points.
