@@ -23,6 +23,25 @@ namespace llc {
 namespace {
 int64_t featuresOf(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
+/// One GEMV launch: `gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);`
+std::string gemvCall(int64_t k, const std::string &maxRows, llvm::StringRef outType,
+                     const std::string &out, int64_t ldOut, const std::string &x, int64_t ldX,
+                     const std::string &w, const std::string &bias, llvm::StringRef nRows,
+                     int64_t n) {
+  return fmt::format("gemv_forward<{}, {}, {}>({}, {}, {}, {}, {}, {}, {}, {}, stream);", k, maxRows,
+                     outType.str(), out, ldOut, x, ldX, w, bias, nRows.str(), n);
+}
+
+/// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on the GEMV instead:
+/// `if (n_rows <= R) <gemv> else ` in front of the GEMM call, or nothing.
+std::string shortStepGemv(std::optional<uint64_t> gemvMaxRows, llvm::StringRef nRows,
+                          llvm::function_ref<std::string(const std::string &)> gemv) {
+  if (!gemvMaxRows)
+    return "";
+  std::string rows = std::to_string(*gemvMaxRows);
+  return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows, gemv(rows));
+}
+
 /// The name a NameLoc gives an op ("model.layers.3.mlp.down_proj"); for a fused op,
 /// the common prefix of its parts' names and their suffixes
 /// ("model.layers.3.self_attn.{q_proj,k_proj,v_proj}"); else the op's name.
@@ -179,26 +198,19 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     std::string out = define(l.getResult());
     TensorRef in = ref(l.getInput());
     auto wType = cast<RankedTensorType>(l.getWeight().getType());
+    int64_t k = wType.getDimSize(1), n = wType.getDimSize(0);
+    auto gemv = [&](const std::string &maxRows) {
+      return gemvCall(k, maxRows, "floatX", out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
+                      "n_tokens", n);
+    };
     if (l.getKernel() == "gemv")
-      line(fmt::format("gemv_forward<{}, kMaxBatch, floatX>({}, {}, {}, {}, {}, {}, n_tokens, {}, "
-                       "stream);",
-                       wType.getDimSize(1), out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
-                       wType.getDimSize(0)),
-           op);
-    else {
-      // A short step (at most gemv_max_rows rows) streams the weight through the GEMV instead.
-      std::string gemvFirst;
-      if (std::optional<uint64_t> rows = l.getGemvMaxRows())
-        gemvFirst = fmt::format("if (n_tokens <= {0}) gemv_forward<{1}, {0}, floatX>({2}, {3}, {4}, "
-                                "{5}, {6}, {7}, n_tokens, {8}, stream); else ",
-                                *rows, wType.getDimSize(1), out, featuresOf(l.getResult()), in.ptr,
-                                in.ld, w, bias, wType.getDimSize(0));
+      line(gemv("kMaxBatch"), op);
+    else
       line(fmt::format("{}args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
                        "stream);",
-                       gemvFirst, out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
-                       wType.getDimSize(0), wType.getDimSize(1)),
+                       shortStepGemv(l.getGemvMaxRows(), "n_tokens", gemv), out,
+                       featuresOf(l.getResult()), in.ptr, in.ld, w, bias, n, k),
            op);
-    }
     ++launches;
     return llvm::Error::success();
   } else if (auto g = dyn_cast<SwigluLinearOp>(op)) {
@@ -320,22 +332,18 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     line(fmt::format("gather_rows_forward<{}>(lm_rows, {}, {}, args.n_logit_rows, stream);", hidden,
                      in.ptr, meta(h.getLogitRows())),
          op);
+    auto gemv = [&](const std::string &maxRows) {
+      return gemvCall(hidden, maxRows, "float", "args.logits", vocab, "lm_rows", hidden, w, "nullptr",
+                      "args.n_logit_rows", vocab);
+    };
     if (h.getKernel() == "gemv")
-      line(fmt::format("gemv_forward<{}, kMaxBatch, float>(args.logits, {}, lm_rows, {}, {}, nullptr, "
-                       "args.n_logit_rows, {}, stream);",
-                       hidden, vocab, hidden, w, vocab),
-           op);
-    else {
-      std::string gemvFirst;
-      if (std::optional<uint64_t> rows = h.getGemvMaxRows())
-        gemvFirst = fmt::format("if (args.n_logit_rows <= {0}) gemv_forward<{1}, {0}, float>(args.logits, "
-                                "{2}, lm_rows, {1}, {3}, nullptr, args.n_logit_rows, {2}, stream); else ",
-                                *rows, hidden, vocab, w);
+      line(gemv("kMaxBatch"), op);
+    else
       line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
                        "kDType, args.n_logit_rows, {}, {}, stream);",
-                       gemvFirst, vocab, hidden, w, vocab, hidden),
+                       shortStepGemv(h.getGemvMaxRows(), "args.n_logit_rows", gemv), vocab, hidden, w,
+                       vocab, hidden),
            op);
-    }
     launches += 2;
     return llvm::Error::success();
   } else if (isa<func::ReturnOp>(op)) {
