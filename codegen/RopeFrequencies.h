@@ -20,7 +20,7 @@ struct RopeParams {
 };
 
 template <typename RopeLikeOp> RopeParams ropeParams(RopeLikeOp op) {
-  return {op.getHeadDim(),
+  return {static_cast<int64_t>(op.getHeadDim()),
           op.getTheta().convertToDouble(),
           op.getScaling().str(),
           op.getFactor().convertToDouble(),
