@@ -7,6 +7,7 @@ Shared helpers for every kernel header in templates/kernels/ (llm.c style).
               16-byte aligned addresses (check_aligned16 verifies pointers and row strides on the host).
   reductions  warp_reduce_{sum,max} (every lane gets the result), block_reduce_{sum,max} (every
               thread gets the result).
+  grid_stride_blocks  the grid of a grid-stride elementwise kernel.
 Invariant: everything here is a template, inline or a macro, so any number of translation units may
 include it (one generated model.cu, several test files).
 */
@@ -62,6 +63,13 @@ inline void check_aligned16(const void* ptr, long long ld, const char* kernel, c
 }
 
 #define CEIL_DIV(M, N) (((M) + (N) - 1) / (N))
+
+// Blocks for a grid-stride loop over n_items: one item per thread, capped at 32 blocks per SM of
+// the H200 (132 SMs); at least one block.
+inline int grid_stride_blocks(int64_t n_items, int threads) {
+  const int64_t want = CEIL_DIV(n_items, (int64_t)threads), max_blocks = 132 * 32;
+  return (int)(want < max_blocks ? (want > 0 ? want : 1) : max_blocks);
+}
 
 // ----------------------------------------------------------------------------------------------
 // conversions (round to nearest even when narrowing)

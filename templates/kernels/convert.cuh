@@ -47,15 +47,10 @@ __global__ void fill_random_kernel(floatX* __restrict__ dst, int64_t n, uint64_t
   }
 }
 
-inline int elementwise_blocks(int64_t n, int threads) {
-  const int64_t want = (n + threads - 1) / threads, max_blocks = 132 * 32;
-  return (int)(want < max_blocks ? (want > 0 ? want : 1) : max_blocks);
-}
-
 inline void convert_forward(floatX* dst /*[n]*/, const void* src /*[n] of src_type*/,
                             llc::DType src_type, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  const int threads = 256, blocks = elementwise_blocks(n, threads);
+  const int threads = 256, blocks = grid_stride_blocks(n, threads);
   switch (src_type) {
     case llc::DType::bf16:
       convert_kernel<__nv_bfloat16><<<blocks, threads, 0, stream>>>(
@@ -77,6 +72,6 @@ inline void fill_random_forward(floatX* dst /*[n]*/, int64_t n, uint64_t seed, f
                                 cudaStream_t stream) {
   if (n <= 0) return;
   const int threads = 256;
-  fill_random_kernel<0><<<elementwise_blocks(n, threads), threads, 0, stream>>>(dst, n, seed, offset, scale);
+  fill_random_kernel<0><<<grid_stride_blocks(n, threads), threads, 0, stream>>>(dst, n, seed, offset, scale);
   cudaCheck(cudaGetLastError());
 }

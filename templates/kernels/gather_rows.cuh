@@ -34,7 +34,6 @@ void gather_rows_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* in /*[?
   check_aligned16(in, HIDDEN, "gather_rows_forward", "in");
   const size_t n_items = (size_t)n_rows * (HIDDEN / 8);
   const int threads = 256;
-  const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  launch_pdl(gather_rows_kernel<HIDDEN>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
-             out, in, rows, n_rows);
+  const int blocks = grid_stride_blocks((int64_t)n_items, threads);
+  launch_pdl(gather_rows_kernel<HIDDEN>, blocks, threads, 0, stream, out, in, rows, n_rows);
 }

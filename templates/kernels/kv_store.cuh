@@ -48,7 +48,7 @@ void kv_store_forward(floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
   check_aligned16(v, ld_v, "kv_store_forward", "v");
   const size_t n_items = (size_t)n_tokens * (KV_HEADS * HEAD_DIM / 8);
   const int threads = 256;
-  const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  launch_pdl(kv_store_kernel<KV_HEADS, HEAD_DIM>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
-             k_cache, v_cache, k, ld_k, v, ld_v, new_slots, n_tokens);
+  const int blocks = grid_stride_blocks((int64_t)n_items, threads);
+  launch_pdl(kv_store_kernel<KV_HEADS, HEAD_DIM>, blocks, threads, 0, stream, k_cache, v_cache, k, ld_k, v,
+             ld_v, new_slots, n_tokens);
 }

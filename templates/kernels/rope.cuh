@@ -76,9 +76,7 @@ void rope_forward(floatX* out /*[n_tokens, ld_out] heads at columns [0, n_heads*
   check_aligned16(in, ld_in, "rope_forward", "in");
   const size_t n_items = (size_t)n_tokens * n_heads * (HEAD_DIM / 16);
   const int threads = 256;
-  const size_t max_blocks = (size_t)132 * 32;
-  const int blocks = (int)(CEIL_DIV(n_items, (size_t)threads) < max_blocks ? CEIL_DIV(n_items, (size_t)threads)
-                                                                           : max_blocks);
+  const int blocks = grid_stride_blocks((int64_t)n_items, threads);
   launch_pdl(rope_kernel<HEAD_DIM>, blocks, threads, 0, stream, out, ld_out, in, ld_in, positions, table,
              n_tokens, n_heads);
 }

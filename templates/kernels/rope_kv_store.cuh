@@ -83,7 +83,7 @@ void rope_kv_store_forward(floatX* q /*[n_tokens, ld_q]: q_heads heads*/, int ld
   check_aligned16(v_cache, ROW, "rope_kv_store_forward", "v_cache");
   const size_t n_items = (size_t)n_tokens * ((q_heads + KV_HEADS) * (HEAD_DIM / 16) + ROW / 8);
   const int threads = 256;
-  const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  launch_pdl(rope_kv_store_kernel<HEAD_DIM, KV_HEADS>, (int)(want < max_blocks ? want : max_blocks), threads, 0,
-             stream, q, ld_q, qk, ld_qk, v, ld_v, positions, table, k_cache, v_cache, new_slots, n_tokens, q_heads);
+  const int blocks = grid_stride_blocks((int64_t)n_items, threads);
+  launch_pdl(rope_kv_store_kernel<HEAD_DIM, KV_HEADS>, blocks, threads, 0, stream, q, ld_q, qk, ld_qk, v,
+             ld_v, positions, table, k_cache, v_cache, new_slots, n_tokens, q_heads);
 }

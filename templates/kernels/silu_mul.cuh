@@ -52,7 +52,6 @@ void silu_mul_forward(floatX* out /*[n_tokens, INTER]*/, const floatX* gate /*[n
   check_aligned16(up, ld_up, "silu_mul_forward", "up");
   const size_t n_items = (size_t)n_tokens * (INTER / 8);
   const int threads = 256;
-  const size_t want = CEIL_DIV(n_items, (size_t)threads), max_blocks = (size_t)132 * 32;
-  launch_pdl(silu_mul_kernel<INTER>, (int)(want < max_blocks ? want : max_blocks), threads, 0, stream,
-             out, gate, ld_gate, up, ld_up, n_tokens);
+  const int blocks = grid_stride_blocks((int64_t)n_items, threads);
+  launch_pdl(silu_mul_kernel<INTER>, blocks, threads, 0, stream, out, gate, ld_gate, up, ld_up, n_tokens);
 }
