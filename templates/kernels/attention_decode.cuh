@@ -1,11 +1,12 @@
 /*
 Decode attention (one new query token per sequence) by flash-decoding: the KV range of each sequence
-is cut into KV_SPLITS parts, fixed at compile time so that one CUDA graph serves every context
-length (kv_len is read from device memory inside the kernel). Kernel 1 computes, per (sequence, KV
+is cut into at most KV_SPLITS parts of at least MIN_SPLIT_ROWS rows (one KV tile per warp), the grid
+fixed at compile time so that one CUDA graph serves every context length (kv_len is read from device
+memory inside the kernel; blocks past a short sequence's used splits exit at once). Kernel 1 computes, per (sequence, KV
 head, split), fp32 partial outputs and log-sum-exps of all N_HEADS/N_KV_HEADS query heads of that KV
 head (each K/V row is read from memory once per group); kernel 2 merges the splits.
 Workspace: a record of (HEAD_DIM + 4) floats per (sequence, head, split): the normalised partial
-output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp (-inf for an empty split).
+output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp. Only the used_splits(kv_len) records of a sequence are written and read.
 */
 #pragma once
 
@@ -18,6 +19,20 @@ namespace flash_decoding {
 constexpr int WARPS = 4;   // warps per block; each runs its own pipeline over its own KV tiles
 constexpr int KT = 16;     // KV rows per warp tile (one k-step of P V, two n-tiles of S)
 constexpr int STAGES = 2;  // cp.async stages per warp
+constexpr int MIN_SPLIT_ROWS = WARPS * KT;  // a split gives each warp at least one tile
+
+// Rows per split of a kv_len-row sequence, and the splits that hold rows (the rest are not read).
+// Depends only on the sequence's own length, so a sequence gets the same splits, hence the same
+// rounding, alone or in any batch.
+template <int KV_SPLITS>
+__host__ __device__ __forceinline__ int split_rows(int kv_len) {
+  const int even = CEIL_DIV(CEIL_DIV(kv_len, KV_SPLITS), KT) * KT;
+  return even > MIN_SPLIT_ROWS ? even : MIN_SPLIT_ROWS;
+}
+template <int KV_SPLITS>
+__host__ __device__ __forceinline__ int used_splits(int kv_len) {
+  return kv_len > 0 ? CEIL_DIV(kv_len, split_rows<KV_SPLITS>(kv_len)) : 0;
+}
 }  // namespace flash_decoding
 
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
@@ -34,7 +49,7 @@ constexpr size_t flash_decoding_smem_bytes() {
 
 /*
 Split kernel. Block (split, kvh, b): GROUP = N_HEADS / N_KV_HEADS query heads h = kvh*GROUP + r.
-  rows [begin, end) of sequence b, chunk = roundup(ceil(kv_len / KV_SPLITS), KT), begin = split*chunk
+  rows [begin, end) of sequence b, chunk = split_rows(kv_len), begin = split*chunk
   S[r, j] = scale * q[b, h] . k_j,  o_split[r] = softmax_j(S[r, :]) V,  lse = log2 sum_j 2^(S*log2e)
 q: rows at stride ld_q (token b = sequence b); k_cache, v_cache: [kv_slots][N_KV_HEADS][D];
 row j of sequence b: slot_table[seq_rows[b] * max_context + j]. workspace: see above.
@@ -43,7 +58,7 @@ zero); warp w takes KV tiles w, w+4, w+8, ... of KT rows with its own 2-stage cp
 (16-byte copies, 16 lanes per 256-byte row) and its own online-softmax state; at the end the
 4 warps' states are merged through shared memory.
 Precision: fp32 accumulation on tensor cores, base-2 online softmax in fp32, P rounded to floatX for
-P V (as FlashAttention-2). Empty splits write lse = -inf and o = 0; masked scores never make NaN.
+P V (as FlashAttention-2). Blocks past used_splits(kv_len) return without writing; masked scores never make NaN.
 */
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
 __global__ void __launch_bounds__(flash_decoding::WARPS * 32)
@@ -71,19 +86,13 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   const int g = lane / 4, t4 = lane % 4;
 
   const int kv_len = max(kv_lens[b], 0);
-  const int chunk = CEIL_DIV(CEIL_DIV(kv_len, KV_SPLITS), KT) * KT;
+  const int chunk = split_rows<KV_SPLITS>(kv_len);
   const int begin = split * chunk;
   const int end = min(kv_len, begin + chunk);
   float* rec0 = workspace + (((size_t)b * N_HEADS + (size_t)kvh * GROUP) * KV_SPLITS + split) * REC;
   constexpr size_t HEAD_STRIDE = (size_t)KV_SPLITS * REC;  // between consecutive heads' records
 
-  if (begin >= end) {  // empty split: neutral partial result
-    for (int idx = tid; idx < GROUP * (D + 1); idx += THREADS) {
-      const int r = idx / (D + 1), d = idx % (D + 1);
-      rec0[r * HEAD_STRIDE + d] = d == D ? -INFINITY : 0.0f;
-    }
-    return;
-  }
+  if (begin >= end) return;  // past used_splits(kv_len): the merge reads no record of it
   const int32_t* slots = slot_table + (size_t)seq_rows[b] * max_context;
 
   // Q: the group's query heads are contiguous columns of token b's row.
@@ -247,13 +256,14 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
 }
 
 /*
-Merge kernel. Block (h, b), one thread per output column d:
+Merge kernel. Block (h, b), one thread per output column d, over the splits s < used_splits(kv_len):
   M = max_s lse_s, w_s = 2^(lse_s - M), out[b, h*D + d] = floatX(sum_s w_s o_s[d] / sum_s w_s).
-Empty splits (lse = -inf) weigh 0; if every split is empty (kv_len 0, a guard) the output is 0.
+Splits whose rows were all masked (lse = -inf) weigh 0; kv_len 0 (a guard) gives 0.
 */
 template <int HEAD_DIM, int N_HEADS, int KV_SPLITS>
 __global__ void __launch_bounds__(HEAD_DIM)
-flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* __restrict__ workspace) {
+flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* __restrict__ workspace,
+                            const int32_t* __restrict__ kv_lens) {
   pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
   pdl_launch_dependents();
   constexpr int D = HEAD_DIM;
@@ -262,13 +272,14 @@ flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* _
   __shared__ float s_inv;
   const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
   const float* recs = workspace + ((size_t)b * N_HEADS + h) * KV_SPLITS * REC;
-  for (int sp = d; sp < KV_SPLITS; sp += D) s_w[sp] = recs[(size_t)sp * REC + D];
+  const int splits = flash_decoding::used_splits<KV_SPLITS>(max(kv_lens[b], 0));
+  for (int sp = d; sp < splits; sp += D) s_w[sp] = recs[(size_t)sp * REC + D];
   __syncthreads();
   if (d == 0) {
     float m = -INFINITY;
-    for (int sp = 0; sp < KV_SPLITS; ++sp) m = fmaxf(m, s_w[sp]);
+    for (int sp = 0; sp < splits; ++sp) m = fmaxf(m, s_w[sp]);
     float l = 0.0f;
-    for (int sp = 0; sp < KV_SPLITS; ++sp) {
+    for (int sp = 0; sp < splits; ++sp) {
       const float w = m == -INFINITY ? 0.0f : exp2f(s_w[sp] - m);
       s_w[sp] = w;
       l += w;
@@ -277,7 +288,7 @@ flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* _
   }
   __syncthreads();
   float acc = 0.0f;
-  for (int sp = 0; sp < KV_SPLITS; ++sp) {
+  for (int sp = 0; sp < splits; ++sp) {
     const float w = s_w[sp];
     if (w != 0.0f) acc += w * recs[(size_t)sp * REC + d];
   }
@@ -319,5 +330,5 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
   launch_pdl(kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream,
              q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
   launch_pdl(flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS>, dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream,
-             out, ld_out, workspace);
+             out, ld_out, workspace, kv_lens);
 }
