@@ -23,23 +23,27 @@ namespace llc {
 namespace {
 int64_t featuresOf(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
-/// One GEMV launch: `gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);`
-std::string gemvCall(int64_t k, const std::string &maxRows, llvm::StringRef outType,
-                     const std::string &out, int64_t ldOut, const std::string &x, int64_t ldX,
-                     const std::string &w, const std::string &bias, llvm::StringRef nRows,
-                     int64_t n) {
-  return fmt::format("gemv_forward<{}, {}, {}>({}, {}, {}, {}, {}, {}, {}, {}, stream);", k, maxRows,
-                     outType.str(), out, ldOut, x, ldX, w, bias, nRows.str(), n);
+/// One GEMV launch: `<entry><K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);`
+/// with entry gemv_forward (decode steps, gemv.cuh) or gemv_prefill_forward (gemv_prefill.cuh).
+std::string gemvCall(llvm::StringRef entry, int64_t k, const std::string &maxRows,
+                     llvm::StringRef outType, const std::string &out, int64_t ldOut,
+                     const std::string &x, int64_t ldX, const std::string &w,
+                     const std::string &bias, llvm::StringRef nRows, int64_t n) {
+  return fmt::format("{}<{}, {}, {}>({}, {}, {}, {}, {}, {}, {}, {}, stream);", entry.str(), k,
+                     maxRows, outType.str(), out, ldOut, x, ldX, w, bias, nRows.str(), n);
 }
 
-/// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on the GEMV instead:
-/// `if (n_rows <= R) <gemv> else ` in front of the GEMM call, or nothing.
-std::string shortStepGemv(std::optional<uint64_t> gemvMaxRows, llvm::StringRef nRows,
-                          llvm::function_ref<std::string(const std::string &)> gemv) {
+/// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on the short-prefill
+/// GEMV instead: `if (n_rows <= R) <gemv_prefill_forward> else ` in front of the GEMM call, or
+/// nothing.
+std::string shortStepGemv(
+    std::optional<uint64_t> gemvMaxRows, llvm::StringRef nRows,
+    llvm::function_ref<std::string(llvm::StringRef, const std::string &)> gemv) {
   if (!gemvMaxRows)
     return "";
   std::string rows = std::to_string(*gemvMaxRows);
-  return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows, gemv(rows));
+  return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows,
+                     gemv("gemv_prefill_forward", rows));
 }
 
 /// The name a NameLoc gives an op ("model.layers.3.mlp.down_proj"); for a fused op,
@@ -199,12 +203,12 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     TensorRef in = ref(l.getInput());
     auto wType = cast<RankedTensorType>(l.getWeight().getType());
     int64_t k = wType.getDimSize(1), n = wType.getDimSize(0);
-    auto gemv = [&](const std::string &maxRows) {
-      return gemvCall(k, maxRows, "floatX", out, featuresOf(l.getResult()), in.ptr, in.ld, w, bias,
-                      "n_tokens", n);
+    auto gemv = [&](llvm::StringRef entry, const std::string &maxRows) {
+      return gemvCall(entry, k, maxRows, "floatX", out, featuresOf(l.getResult()), in.ptr, in.ld, w,
+                      bias, "n_tokens", n);
     };
     if (l.getKernel() == "gemv")
-      line(gemv("kMaxBatch"), op);
+      line(gemv("gemv_forward", "kMaxBatch"), op);
     else
       line(fmt::format("{}args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
                        "stream);",
@@ -332,12 +336,12 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     line(fmt::format("gather_rows_forward<{}>(lm_rows, {}, {}, args.n_logit_rows, stream);", hidden,
                      in.ptr, meta(h.getLogitRows())),
          op);
-    auto gemv = [&](const std::string &maxRows) {
-      return gemvCall(hidden, maxRows, "float", "args.logits", vocab, "lm_rows", hidden, w, "nullptr",
-                      "args.n_logit_rows", vocab);
+    auto gemv = [&](llvm::StringRef entry, const std::string &maxRows) {
+      return gemvCall(entry, hidden, maxRows, "float", "args.logits", vocab, "lm_rows", hidden, w,
+                      "nullptr", "args.n_logit_rows", vocab);
     };
     if (h.getKernel() == "gemv")
-      line(gemv("kMaxBatch"), op);
+      line(gemv("gemv_forward", "kMaxBatch"), op);
     else
       line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
                        "kDType, args.n_logit_rows, {}, {}, stream);",

@@ -18,10 +18,11 @@ of 1 wastes 7 of the 8 columns, which costs nothing: the tensor cores idle eithe
 CUDA-core dot product the instruction count does not grow with the batch (the previous GEMV did 4x
 the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 
-Thread mapping: a block of WARPS warps owns 16 weight rows (n0 .. n0+15); its warps split K into
-units of 32 * J elements (J 16-byte chunks per lane), warp w taking units w, w + WARPS, ...
+Thread mapping: a block of WARPS warps owns R tiles of 16 weight rows (R = 1, or 2 for short
+prefills of larger N: row_tiles()); its warps split K into units of 32 * J elements (J 16-byte
+chunks per lane), warp w taking units w, w + WARPS, ... and each x chunk it loads feeds all R tiles.
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
-of weight rows n0+g and n0+g+8 and of x row g (of each batch tile): rows are read in contiguous
+of weight rows n0+g and n0+g+8 (of each weight tile) and of x row g (of each batch tile): rows are read in contiguous
 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
 Fragments without shuffles: a sum over k may take the k's in any order as long as A and B agree.
 mma's fragment layout gives lane (g, t) the logical k's {2t, 2t+1, 2t+8, 2t+9} of A row g / g+8 and
@@ -41,7 +42,9 @@ are computed and never stored.
 
 Latency: each warp keeps two units of weights in flight (it issues unit u + WARPS's loads before
 unit u's mma): bench/gemv_variants.cu measured 0.93-0.96 of copy on the 8B gate/up and down
-projections this way, against 0.61-0.80 with one unit in flight.
+projections this way, against 0.61-0.80 with one unit in flight. With R = 2 each chunk's registers
+are refilled with the next unit's chunk as soon as its mma are issued: as many bytes in flight
+without a second set of registers.
 PDL (common.cuh): each warp loads its first unit's weights (constant data) before pdl_wait(), so
 the start of the weight stream overlaps the previous kernel's tail.
 */
@@ -63,6 +66,28 @@ template <int K>
 __host__ __device__ constexpr int chunks_per_lane() {
   return K % 128 == 0 ? 4 : K % 64 == 0 ? 2 : 1;
 }
+// 16-row weight tiles per block: 2 for short prefills (NT > 2) of weights with at least
+// TWO_TILE_MIN_N rows, whose x loads (8 tiles of x per 16 weight rows) otherwise cost L2 several
+// times the weight stream itself; 1 otherwise (decode batches; and N below that, where halving the
+// blocks leaves SMs idle: the 1B o_proj and down at 52 rows ran at 0.18-0.26 of copy with 2 tiles,
+// 0.25-0.32 with 1). Each output's sum is the same either way.
+constexpr int TWO_TILE_MIN_N = 96 * 32;
+inline int row_tiles(int nt, int N) { return nt > 2 && N >= TWO_TILE_MIN_N ? 2 : 1; }
+// Calls launch(std::integral_constant<int, NT>) with the batch-tile count instantiated for nt
+// tiles: the smallest NT >= nt among 1, 2, 4, ... MAX_NT, or (EXACT) among every count up to
+// MAX_NT, so that a short prefill computes only its rows' tiles. No output's sum depends on NT.
+// Measured at 52 rows (7 tiles): exact counts lift gemv_prefill_kernel (8B gate/up 0.56 -> 0.69
+// of copy) but slow gemv_kernel's 7-tile code (8B down 0.47 -> 0.32), so only the former uses them.
+template <int MAX_NT, bool EXACT, int NT = 1, typename Launch>
+void with_batch_tiles(int nt, Launch&& launch) {
+  if constexpr (NT >= MAX_NT)
+    launch(std::integral_constant<int, MAX_NT>{});
+  else if (nt <= NT)
+    launch(std::integral_constant<int, NT>{});
+  else
+    with_batch_tiles<MAX_NT, EXACT, (EXACT ? NT + 1 : 2 * NT)>(nt, launch);
+}
+
 template <int J>
 __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
                                              const floatX* w_hi, int unit) {
@@ -78,7 +103,8 @@ __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
-template <int K, int NT, typename OutT, bool SWIGLU>
+// R: 16-row weight tiles per block (row_tiles()): each x chunk a warp loads feeds R tiles.
+template <int K, int NT, int R, typename OutT, bool SWIGLU>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
@@ -86,25 +112,39 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
   constexpr int J = chunks_per_lane<K>();
   constexpr int UNITS = K / (32 * J);
-  constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per block
+  constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per weight tile
+  // Decode batches (R = 1) double-buffer whole units; wide tiles (R > 1) would need twice the
+  // registers for that, so they refill each chunk's registers with the next unit's chunk as soon
+  // as its mma are issued: the same bytes in flight, one set of registers.
+  constexpr bool REFILL = R > 1;
   __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
-  const int n0 = blockIdx.x * OUTS;
-  // Weight rows of mma rows g and g + 8: 16 consecutive rows, or feature n0+g's gate and up rows.
-  const int row_lo = min(n0 + g, N - 1);
-  const int row_hi = SWIGLU ? N + row_lo : min(n0 + g + 8, N - 1);
-  const floatX* w_lo = w + (size_t)row_lo * K + t * 8;
-  const floatX* w_hi = w + (size_t)row_hi * K + t * 8;
-
-  float acc[NT][4];
+  const int n0 = blockIdx.x * R * OUTS;
+  // Weight rows of tile r's mma rows g and g + 8: 16 consecutive rows, or feature
+  // n0 + r*OUTS + g's gate and up rows.
+  const floatX* w_lo[R];
+  const floatX* w_hi[R];
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-    for (int c = 0; c < 4; ++c) acc[nt][c] = 0.0f;
+  for (int r = 0; r < R; ++r) {
+    const int row_lo = min(n0 + r * OUTS + g, N - 1);
+    const int row_hi = SWIGLU ? N + row_lo : min(n0 + r * OUTS + g + 8, N - 1);
+    w_lo[r] = w + (size_t)row_lo * K + t * 8;
+    w_hi[r] = w + (size_t)row_hi * K + t * 8;
+  }
 
-  x128 wl[J], wh[J];
-  if (warp < UNITS) load_weights<J>(wl, wh, w_lo, w_hi, warp);
+  float acc[R][NT][4];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) acc[r][nt][c] = 0.0f;
+
+  x128 wl[R][J], wh[R][J];
+  if (warp < UNITS)
+#pragma unroll
+    for (int r = 0; r < R; ++r) load_weights<J>(wl[r], wh[r], w_lo[r], w_hi[r], warp);
   pdl_wait();  // x was written by the previous kernel; out may still be read by an earlier one
   pdl_launch_dependents();
 
@@ -114,9 +154,10 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 
 #pragma unroll 1
   for (int unit = warp; unit < UNITS; unit += WARPS) {
-    // The next unit's weights are in flight while this unit's mma run (register double buffer).
-    x128 next_l[J], next_h[J];
-    if (unit + WARPS < UNITS) load_weights<J>(next_l, next_h, w_lo, w_hi, unit + WARPS);
+    const bool has_next = unit + WARPS < UNITS;
+    // R = 1: the next unit's weights are in flight while this unit's mma run (register double buffer).
+    x128 next_l[REFILL ? 1 : J], next_h[REFILL ? 1 : J];
+    if (!REFILL && has_next) load_weights<REFILL ? 1 : J>(next_l, next_h, w_lo[0], w_hi[0], unit + WARPS);
     const size_t k_unit = (size_t)unit * 32 * J;
     // Decode batches (NT <= 2): all of the unit's x chunks are loaded before the first mma, so
     // their latencies overlap. Short prefills (NT up to 8) load x per (chunk, tile) next to its
@@ -131,54 +172,75 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     }
 #pragma unroll
     for (int j = 0; j < J; ++j) {
-      const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
-      const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[j]);
-      const uint32_t a_first[4] = {lo[0], hi[0], lo[1], hi[1]};   // physical elements 0..3
-      const uint32_t a_second[4] = {lo[2], hi[2], lo[3], hi[3]};  // physical elements 4..7
+      uint32_t a_first[R][4], a_second[R][4];  // physical elements 0..3 and 4..7 of the chunk
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[r][j]);
+        const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[r][j]);
+        a_first[r][0] = lo[0], a_first[r][1] = hi[0], a_first[r][2] = lo[1], a_first[r][3] = hi[1];
+        a_second[r][0] = lo[2], a_second[r][1] = hi[2], a_second[r][2] = lo[3], a_second[r][3] = hi[3];
+      }
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const x128 xv = X_AHEAD ? x_ahead[X_AHEAD ? nt : 0][j] : load128(x_row[nt] + k_unit + j * 32);
         const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv);
-        mma_16816(acc[nt], a_first, b[0], b[1]);
-        mma_16816(acc[nt], a_second, b[2], b[3]);
-      }
-    }
 #pragma unroll
-    for (int j = 0; j < J; ++j) {
-      wl[j] = next_l[j];
-      wh[j] = next_h[j];
+        for (int r = 0; r < R; ++r) {
+          mma_16816(acc[r][nt], a_first[r], b[0], b[1]);
+          mma_16816(acc[r][nt], a_second[r], b[2], b[3]);
+        }
+      }
+      if (REFILL && has_next)
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          const size_t next = (size_t)(unit + WARPS) * 32 * J + j * 32;
+          wl[r][j] = load128cs(w_lo[r] + next);
+          wh[r][j] = load128cs(w_hi[r] + next);
+        }
+    }
+    if constexpr (!REFILL) {
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        wl[0][j] = next_l[j];
+        wh[0][j] = next_h[j];
+      }
     }
   }
 
+  // One weight tile at a time through shared memory (R > 1 reuses the buffer).
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt)
+  for (int r = 0; r < R; ++r) {
+    if (r > 0) __syncthreads();  // tile r - 1's sums have been read
 #pragma unroll
-    for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[nt][c];
-  __syncthreads();
-  // mma row r (< 16), batch row col of tile nt sits in lane (r % 8) * 4 + col / 2, register
-  // (r / 8) * 2 + col % 2 (the mma's C layout). The feature index varies fastest: coalesced stores.
-  for (int i = threadIdx.x; i < NT * OUTS * TILE_M; i += WARPS * 32) {
-    const int nt = i / (OUTS * TILE_M), r = i % OUTS, col = (i / OUTS) % TILE_M;
-    const int m = nt * TILE_M + col, n = n0 + r;
-    if (m >= n_rows || n >= N) continue;
-    const int src_lane = (r % 8) * 4 + col / 2;
-    auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
-      float total = 0.0f;
+    for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-      for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
-      return total;
-    };
-    if constexpr (SWIGLU) {  // r < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-      float gate = warp_sum(col % 2), up = warp_sum(2 + col % 2);
-      if (bias != nullptr) {
-        gate += to_float(bias[n]);
-        up += to_float(bias[N + n]);
+      for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[r][nt][c];
+    __syncthreads();
+    // mma row i (< 16), batch row col of tile nt sits in lane (i % 8) * 4 + col / 2, register
+    // (i / 8) * 2 + col % 2 (the mma's C layout). The feature index varies fastest: coalesced stores.
+    for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
+      const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
+      const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
+      if (m >= n_rows || n >= N) continue;
+      const int src_lane = (i % 8) * 4 + col / 2;
+      auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
+        float total = 0.0f;
+#pragma unroll
+        for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
+        return total;
+      };
+      if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
+        float gate = warp_sum(col % 2), up = warp_sum(2 + col % 2);
+        if (bias != nullptr) {
+          gate += to_float(bias[n]);
+          up += to_float(bias[N + n]);
+        }
+        out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
+      } else {
+        float total = warp_sum((i / 8) * 2 + col % 2);
+        if (bias != nullptr) total += to_float(bias[n]);
+        store_out(out + (size_t)m * ld_out + n, total);
       }
-      out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
-    } else {
-      float total = warp_sum((r / 8) * 2 + col % 2);
-      if (bias != nullptr) total += to_float(bias[n]);
-      store_out(out + (size_t)m * ld_out + n, total);
     }
   }
 }
@@ -187,8 +249,12 @@ template <int K, int NT, typename OutT, bool SWIGLU>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                  int n_rows, int N, cudaStream_t stream) {
   constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
-  launch_pdl(gemv_kernel<K, NT, OutT, SWIGLU>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out, x,
-             ld_x, w, bias, n_rows, N);
+  if (NT > 2 && gemv::row_tiles(NT, N) == 2)
+    launch_pdl(gemv_kernel<K, NT, (NT > 2 ? 2 : 1), OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream,
+               out, ld_out, x, ld_x, w, bias, n_rows, N);
+  else
+    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out, x,
+               ld_x, w, bias, n_rows, N);
 }
 
 // The checks and the choice of batch-tile count shared by both entry points.
@@ -203,15 +269,10 @@ void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const float
   launch_check(ld_out >= N, "gemv_forward", "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, "gemv_forward", "x");
   check_aligned16(w, K, "gemv_forward", "w");
-  // One instantiation per batch-tile count the compiled MAX_ROWS can need.
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
-  const int nt = CEIL_DIV(n_rows, gemv::TILE_M);
-  if (nt <= 1)
-    gemv_launch<K, 1, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else if (nt <= 2 || MAX_NT <= 2)
-    gemv_launch<K, (MAX_NT < 2 ? MAX_NT : 2), OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-  else
-    gemv_launch<K, MAX_NT, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
+    gemv_launch<K, decltype(tiles)::value, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  });
 }
 
 template <int K, int MAX_ROWS, typename OutT>

@@ -1,11 +1,13 @@
-// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) against a CPU fp64 reference, its
-// batch invariance (a row's result is bit-identical alone and at any position of a batch), and
-// informational timings at Llama-3.1-8B shapes against a device-to-device copy measured here.
+// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) and the short-prefill GEMV
+// (gemv_prefill.cuh) against a CPU fp64 reference, their batch invariance (a row's result is
+// bit-identical alone and at any position of a batch), and informational timings at Llama-3.1-8B
+// and 3.2-1B shapes against a device-to-device copy measured here.
 #include <algorithm>
 #include <vector>
 
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/gemv.cuh"
+#include "templates/kernels/gemv_prefill.cuh"
 #include "templates/kernels/silu_mul.cuh"
 #include "test/gpu/test_common.h"
 
@@ -21,7 +23,17 @@ template <> float out_to_f32<floatX>(floatX v) {
   return x_to_f32(bits);
 }
 
-template <int K, typename OutT, int MAX_ROWS = kMaxRows>
+// The two GEMVs have the same signature: decode steps' and short prefills'.
+template <int K, int MAX_ROWS, typename OutT, bool PREFILL>
+void run_gemv(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias, int n_rows,
+              int N) {
+  if constexpr (PREFILL)
+    gemv_prefill_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
+  else
+    gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
+}
+
+template <int K, typename OutT, int MAX_ROWS = kMaxRows, bool PREFILL = false>
 void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   const int ld_x = K + 16, ld_out = N + 8;
   std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
@@ -33,8 +45,8 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   db.upload(bias);
   DevBuf<OutT> dout((size_t)MAX_ROWS * ld_out);
   dout.poison();
-  gemv_forward<K, MAX_ROWS, OutT>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
-                                  n_rows, N, 0);
+  run_gemv<K, MAX_ROWS, OutT, PREFILL>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
+                                       n_rows, N);
   cudaCheck(cudaDeviceSynchronize());
 
   // Reference in fp64 over the floatX inputs; the kernel accumulates K products in fp32 (error
@@ -65,7 +77,8 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
       if (err > 1e-4 * mag + out_round * std::fabs(sum) + 1e-30) ++bad;
     }
   check(bad == 0 && nan == 0 && unwritten_past == 0,
-        fmt_str("gemv/%s/K%d/N%d/rows%d%s", name, K, N, n_rows, with_bias ? "/bias" : ""),
+        fmt_str("%s/%s/K%d/N%d/rows%d%s", PREFILL ? "gemv_prefill" : "gemv", name, K, N, n_rows,
+                with_bias ? "/bias" : ""),
         fmt_str("max_abs=%.3g bad=%zu nan(unwritten)=%zu written_outside=%zu", max_abs, bad, nan,
                 unwritten_past));
 }
@@ -111,22 +124,22 @@ void check_batch_invariance(const char* name, int N, Rng& rng) {
 // The SwiGLU GEMV (llc-fuse-silu-mul-linear) must be bit-identical to what it replaces: the
 // merged gate/up GEMV (2I outputs) into a buffer, then silu_mul_forward on its two halves.
 // Weights large enough that the gate sums reach silu's tails; the output has a row stride > I.
-template <int K, int I>
+template <int K, int I, int MAX_ROWS = kMaxRows>
 void check_swiglu_matches_unfused(int n_rows, bool with_bias, Rng& rng) {
   const int ld_out = I + 8;
   std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * K, -1.0, 1.0);
   std::vector<uint16_t> w = rng.x_vector((size_t)2 * I * K, -0.3, 0.3);
   std::vector<uint16_t> b = rng.x_vector((size_t)2 * I, -2.0, 2.0);
   XBuf dx(x.size()), dw(w.size()), db(b.size()), gate_up((size_t)n_rows * 2 * I), unfused((size_t)n_rows * I),
-      fused((size_t)kMaxRows * ld_out);
+      fused((size_t)MAX_ROWS * ld_out);
   dx.upload(x);
   dw.upload(w);
   db.upload(b);
   fused.poison();
   const floatX* bias = with_bias ? db.ptr : nullptr;
-  gemv_forward<K, kMaxRows, floatX>(gate_up.ptr, 2 * I, dx.ptr, K, dw.ptr, bias, n_rows, 2 * I, 0);
+  gemv_forward<K, MAX_ROWS, floatX>(gate_up.ptr, 2 * I, dx.ptr, K, dw.ptr, bias, n_rows, 2 * I, 0);
   silu_mul_forward<I>(unfused.ptr, gate_up.ptr, 2 * I, gate_up.ptr + I, 2 * I, n_rows, 0);
-  gemv_swiglu_forward<K, kMaxRows>(fused.ptr, ld_out, dx.ptr, K, dw.ptr, bias, n_rows, I, 0);
+  gemv_swiglu_forward<K, MAX_ROWS>(fused.ptr, ld_out, dx.ptr, K, dw.ptr, bias, n_rows, I, 0);
   cudaCheck(cudaDeviceSynchronize());
   const std::vector<uint16_t> hf = fused.download<uint16_t>(), hu = unfused.download<uint16_t>();
   size_t differ = 0, nan = 0, saturated = 0;
@@ -146,14 +159,14 @@ void check_swiglu_matches_unfused(int n_rows, bool with_bias, Rng& rng) {
   for (int m = 0; m < n_rows; ++m)
     for (int i = 0; i < I; ++i) saturated += std::fabs(x_to_f32(hgu[(size_t)m * 2 * I + i])) > 4.0f;
   check(differ == 0 && nan == 0 && written_outside == 0 && saturated > 0,
-        fmt_str("gemv_swiglu/K%d/I%d/rows%d%s", K, I, n_rows, with_bias ? "/bias" : ""),
+        fmt_str("gemv_swiglu/K%d/I%d/rows%d/max%d%s", K, I, n_rows, MAX_ROWS, with_bias ? "/bias" : ""),
         fmt_str("outputs differing from gemv + silu_mul: %zu, nan: %zu, written outside: %zu, "
                 "gates with |g| > 4 (silu's tails reached): %zu",
                 differ, nan, written_outside, saturated));
 }
 
-// Short prefills (gemv_max_rows = 64) run up to 8 batch tiles: a prompt's rows must come out
-// bit-identical whether its prefill has 52 rows (the four seed prompts), 13 or 1.
+// Short prefills (gemv_prefill_forward, MAX_ROWS = 64): a prompt's rows must come out bit-identical
+// whether its prefill has 52 rows (the four seed prompts, 8 batch tiles), 13 (2 tiles) or 1.
 template <int K>
 void check_short_prefill_invariance(int N, Rng& rng) {
   constexpr int kRows = 52, kPart = 13;
@@ -162,20 +175,21 @@ void check_short_prefill_invariance(int N, Rng& rng) {
   XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kPart * N), one(N);
   dx.upload(x);
   dw.upload(w);
-  gemv_forward<K, 64, floatX>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N, 0);
+  gemv_prefill_forward<K, 64, floatX>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N, 0);
   const int first = 20;  // rows 20..32 as a prefill of their own
-  gemv_forward<K, 64, floatX>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N, 0);
+  gemv_prefill_forward<K, 64, floatX>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N, 0);
   const std::vector<uint16_t> ha = all.download<uint16_t>(), hp = part.download<uint16_t>();
   size_t differ_part = 0, differ_one = 0;
   for (int r = 0; r < kPart; ++r)
     differ_part += memcmp(hp.data() + (size_t)r * N, ha.data() + (size_t)(first + r) * N, N * 2) != 0;
   for (int m : {0, 7, 8, 51}) {
-    gemv_forward<K, kMaxRows, floatX>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N, 0);
+    gemv_prefill_forward<K, 64, floatX>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N, 0);
     const std::vector<uint16_t> ho = one.download<uint16_t>();
     differ_one += memcmp(ho.data(), ha.data() + (size_t)m * N, N * 2) != 0;
   }
-  check(differ_part == 0 && differ_one == 0, fmt_str("gemv_short_prefill_invariance/K%d/N%d", K, N),
-        fmt_str("rows differing: 13-row prefill %zu of 13, decode-style single row %zu of 4", differ_part,
+  check(differ_part == 0 && differ_one == 0,
+        fmt_str("gemv_prefill_invariance/K%d/N%d/%s", K, N, N >= gemv_prefill::WIDE_MIN_N ? "wide" : "narrow"),
+        fmt_str("rows differing: 13-row prefill %zu of 13, single-row prefill %zu of 4", differ_part,
                 differ_one));
 }
 
@@ -196,8 +210,8 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
   for (int rows : {1, 4, 16, kPrefillRows}) {
     // Ten back-to-back calls per timing, as in a decode step (one call between two events also
     // times the event and launch latency); each call reads the next copy of the weight. Decode
-    // batches run the program's instantiation (MAX_ROWS = max batch), the short prefill the
-    // prefill one (MAX_ROWS = 64).
+    // batches run the program's GEMV instantiation (MAX_ROWS = max batch), the short prefill
+    // gemv_prefill_forward (MAX_ROWS = 64).
     constexpr int kBurst = 10;
     int call = 0;
     const double ms = median_ms([&] {
@@ -206,7 +220,7 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
         if (rows <= kMaxRows)
           gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
         else
-          gemv_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
+          gemv_prefill_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
       }
     }) / kBurst;
     const double gbps = bytes / (ms * 1e-3) / 1e9;
@@ -229,9 +243,24 @@ void run_gemv_tests() {
     check_swiglu_matches_unfused<512, 648>(rows, rows == 3, rng);
     check_swiglu_matches_unfused<1536, 8960>(rows, false, rng);  // Qwen2-1.5B's gate/up
   }
-  for (int rows : {33, 52, 64}) check_gemv<2048, floatX, 64>("short_prefill", 1030, rows, rows == 52, rng);
-  check_gemv<2048, float, 64>("short_prefill_lm_head_f32", 2051, 40, false, rng);
+  // Short prefills (8 batch tiles; one weight tile per block below gemv::TWO_TILE_MIN_N features,
+  // two from there); I = 648 and 3080 end mid-block.
+  for (int rows : {20, 52}) check_swiglu_matches_unfused<512, 648, 64>(rows, rows == 52, rng);
+  check_swiglu_matches_unfused<256, 3080, 64>(52, true, rng);  // two weight tiles per block
+  // Short prefills (gemv_prefill_forward): N >= WIDE_MIN_N on the 128-row kernel, in every
+  // batch-tile instantiation (1, 2, 4, 8 tiles), units of 128 and 32 k, odd N, fp32 logits;
+  // smaller N on gemv.cuh's (1 weight tile a block, 2 from gemv::TWO_TILE_MIN_N rows).
+  static_assert(gemv_prefill::WIDE_MIN_N <= 15361, "the wide cases below must reach the wide kernel");
+  for (int rows : {1, 5, 13, 20, 33, 52, 64})
+    check_gemv<256, floatX, 64, true>("short_prefill_wide", 15367, rows, rows == 52 || rows == 5, rng);
+  check_gemv<256, float, 64, true>("short_prefill_wide_lm_head_f32", 15400, 40, false, rng);
+  check_gemv<1056, floatX, 64, true>("short_prefill_wide_k_unit32", 15361, 21, true, rng);  // K % 64 != 0
+  for (int rows : {20, 52, 64})
+    check_gemv<2048, floatX, 64, true>("short_prefill_narrow", 1030, rows, rows == 52, rng);
+  check_gemv<2048, floatX, 64, true>("short_prefill_narrow_two_tiles", 4000, 52, true, rng);
+  check_gemv<2048, float, 64, true>("short_prefill_narrow_lm_head_f32", 2051, 40, false, rng);
   check_short_prefill_invariance<4096>(768, rng);
+  check_short_prefill_invariance<1024>(16448, rng);
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
 }
