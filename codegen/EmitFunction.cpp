@@ -33,17 +33,19 @@ std::string gemvCall(llvm::StringRef entry, int64_t k, const std::string &maxRow
                      maxRows, outType.str(), out, ldOut, x, ldX, w, bias, nRows.str(), n);
 }
 
-/// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on the short-prefill
-/// GEMV instead: `if (n_rows <= R) <gemv_prefill_forward> else ` in front of the GEMM call, or
-/// nothing.
+/// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on a GEMV instead
+/// (short_kernel "gemv_prefill": gemv_prefill_forward, else gemv_forward):
+/// `if (n_rows <= R) <gemv> else ` in front of the GEMM call, or nothing.
 std::string shortStepGemv(
-    std::optional<uint64_t> gemvMaxRows, llvm::StringRef nRows,
+    std::optional<uint64_t> gemvMaxRows, std::optional<llvm::StringRef> shortKernel,
+    llvm::StringRef nRows,
     llvm::function_ref<std::string(llvm::StringRef, const std::string &)> gemv) {
   if (!gemvMaxRows)
     return "";
   std::string rows = std::to_string(*gemvMaxRows);
-  return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows,
-                     gemv("gemv_prefill_forward", rows));
+  llvm::StringRef entry =
+      shortKernel == "gemv_prefill" ? "gemv_prefill_forward" : "gemv_forward";
+  return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows, gemv(entry, rows));
 }
 
 /// The name a NameLoc gives an op ("model.layers.3.mlp.down_proj"); for a fused op,
@@ -212,7 +214,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     else
       line(fmt::format("{}args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
                        "stream);",
-                       shortStepGemv(l.getGemvMaxRows(), "n_tokens", gemv), out,
+                       shortStepGemv(l.getGemvMaxRows(), l.getShortKernel(), "n_tokens", gemv), out,
                        featuresOf(l.getResult()), in.ptr, in.ld, w, bias, n, k),
            op);
     ++launches;
@@ -345,7 +347,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     else
       line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
                        "kDType, args.n_logit_rows, {}, {}, stream);",
-                       shortStepGemv(h.getGemvMaxRows(), "args.n_logit_rows", gemv), vocab, hidden, w,
+                       shortStepGemv(h.getGemvMaxRows(), h.getShortKernel(), "args.n_logit_rows", gemv), vocab, hidden, w,
                        vocab, hidden),
            op);
     launches += 2;

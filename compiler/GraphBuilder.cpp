@@ -88,7 +88,8 @@ private:
     int64_t inFeatures = cast<RankedTensorType>(x.getType()).getDimSize(1);
     Value w = weight((prefix + ".weight").str(), {outFeatures, inFeatures});
     Value bv = bias ? weight((prefix + ".bias").str(), {outFeatures}) : Value();
-    return b.create<LinearOp>(at(prefix), actType(outFeatures), x, w, bv, StringAttr(), IntegerAttr());
+    return b.create<LinearOp>(at(prefix), actType(outFeatures), x, w, bv, StringAttr(), IntegerAttr(),
+                             StringAttr());
   }
 
   /// rmsnorm with the weight `<name>.weight`.
@@ -163,7 +164,7 @@ private:
     auto logitsType =
         RankedTensorType::get({ShapedType::kDynamic, config.vocabSize}, b.getF32Type());
     Value logits = b.create<LMHeadOp>(at("lm_head"), logitsType, h, lmWeight, args[kLogitRows],
-                                      StringAttr(), IntegerAttr());
+                                      StringAttr(), IntegerAttr(), StringAttr());
     b.create<func::ReturnOp>(at("return"), logits);
   }
 

@@ -37,7 +37,7 @@ llvm::Expected<std::vector<KernelResources>> parsePtxasInfo(llvm::StringRef log)
 
 /// Launcher name -> calls in the body of `static void <function>(` of the generated source:
 /// every `name_forward` call and every `args.gemm->` call (as "cublaslt_gemm"); a line that
-/// chooses between the two at run time counts as "gemv_prefill_forward|cublaslt_gemm".
+/// chooses between the two at run time counts as e.g. "gemv_forward|cublaslt_gemm".
 std::map<std::string, int> launcherCalls(llvm::StringRef source, llvm::StringRef function);
 
 /// `constexpr size_t kXxxBytes = N;` constants of the generated source.

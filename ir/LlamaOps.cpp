@@ -19,9 +19,11 @@ using namespace llc::llama;
 
 namespace {
 /// A linear's or lm_head's kernel choice, if any, is one llc-llama has; a GEMV row limit
-/// refines a cuBLASLt choice and fits the GEMV (at most 64 rows).
+/// refines a cuBLASLt choice and fits the GEMV (at most 64 rows); the short-step kernel, if
+/// named, comes with that limit.
 LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
-                                 std::optional<uint64_t> gemvMaxRows) {
+                                 std::optional<uint64_t> gemvMaxRows,
+                                 std::optional<StringRef> shortKernel) {
   if (kernel && *kernel != "gemv" && *kernel != "cublaslt")
     return op->emitOpError() << "unknown linear kernel \"" << *kernel
                              << "\" (expected gemv or cublaslt)";
@@ -30,6 +32,13 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
       return op->emitOpError() << "gemv_max_rows refines kernel = \"cublaslt\" only";
     if (*gemvMaxRows < 1 || *gemvMaxRows > 64)
       return op->emitOpError() << "gemv_max_rows must be in [1, 64], found " << *gemvMaxRows;
+  }
+  if (shortKernel) {
+    if (!gemvMaxRows)
+      return op->emitOpError() << "short_kernel needs gemv_max_rows";
+    if (*shortKernel != "gemv" && *shortKernel != "gemv_prefill")
+      return op->emitOpError() << "unknown short-step kernel \"" << *shortKernel
+                               << "\" (expected gemv or gemv_prefill)";
   }
   return success();
 }
@@ -218,7 +227,7 @@ LogicalResult LinearOp::verify() {
     if (shapeOf(bias)[0] != w[0])
       return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
   }
-  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows());
+  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows(), getShortKernel());
 }
 
 LogicalResult SwigluLinearOp::verify() {
@@ -414,5 +423,5 @@ LogicalResult LMHeadOp::verify() {
   if (features(getResult()) != w[0])
     return emitOpError() << "result has " << features(getResult()) << " columns, expected "
                          << w[0] << " (vocabulary size)";
-  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows());
+  return verifyLinearKernel(*this, getKernel(), getGemvMaxRows(), getShortKernel());
 }

@@ -99,8 +99,10 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   let description = [{
     `out[t, n] = sum_k x[t, k] * w[n, k] (+ bias[n])`, fp32 accumulation.
     `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`; with "cublaslt",
-    `gemv_max_rows = R` (1..64) says a step of at most R rows runs the GEMV instead (short
-    prefills, where a GEMM tiled for thousands of rows streams the weights slowly).
+    `gemv_max_rows = R` (1..64) says a step of at most R rows runs a GEMV instead (short
+    prefills, where a GEMM tiled for thousands of rows streams the weights slowly), and
+    `short_kernel` which: "gemv" (templates/kernels/gemv.cuh) or "gemv_prefill" (the 128-row
+    blocks of gemv_prefill.cuh, for weights with enough rows to fill the GPU with them).
 
     ```mlir
     %q = llama.linear %x, %wq : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>) -> tensor<?x2048xbf16>
@@ -109,7 +111,7 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
                        Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel,
-                       OptionalAttr<I64Attr>:$gemv_max_rows);
+                       OptionalAttr<I64Attr>:$gemv_max_rows, OptionalAttr<StrAttr>:$short_kernel);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -298,7 +300,7 @@ def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
     `logits[i, :] = x[logit_rows[i], :] W^T` (W is `lm_head.weight`, or the embedding
     table when the model ties them). Usually one row a sequence: its last token.
     `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`, and `gemv_max_rows`
-    as for `llama.linear` (counting logit rows).
+    and `short_kernel` as for `llama.linear` (counting logit rows).
 
     ```mlir
     %logits = llama.lm_head %h, %w, %rows : (tensor<?x2048xbf16>, tensor<128256x2048xbf16>, tensor<?xi32>) -> tensor<?x128256xf32>
@@ -306,7 +308,7 @@ def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
                        Llama_IdTensor:$logit_rows, OptionalAttr<StrAttr>:$kernel,
-                       OptionalAttr<I64Attr>:$gemv_max_rows);
+                       OptionalAttr<I64Attr>:$gemv_max_rows, OptionalAttr<StrAttr>:$short_kernel);
   let results = (outs TensorRankOf<[F32], [2]>:$result);
   let assemblyFormat = "$input `,` $weight `,` $logit_rows attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -142,7 +142,8 @@ void mergeGroup(const LinearGroup &group) {
   auto mergedType = RankedTensorType::get({inputType.getDimSize(0), total},
                                           inputType.getElementType());
   auto merged = builder.create<LinearOp>(loc, mergedType, linears.front().getInput(), weight,
-                                         bias, /*kernel=*/nullptr, /*gemv_max_rows=*/nullptr);
+                                         bias, /*kernel=*/nullptr, /*gemv_max_rows=*/nullptr,
+                                         /*short_kernel=*/nullptr);
   SmallVector<Type> resultTypes;
   for (LinearOp l : linears)
     resultTypes.push_back(l.getType());

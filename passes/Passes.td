@@ -122,8 +122,11 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
     and `llama.lm_head` gets `kernel = "gemv"` when `max-batch <= max-gemv-rows`; everything else
     (prefill, or larger batches) gets `kernel = "cublaslt"`. In prefill the projections also get
     `gemv_max_rows = small-prefill-rows` and the lm_head `gemv_max_rows = max-batch` (its rows
-    are the sequences' last tokens): a short prefill streams the weights through the GEMV, and
-    the prefill's last-token logits come from the same kernel as decode's. Prefill stays
+    are the sequences' last tokens): a short prefill streams the weights through a GEMV. Each
+    such op also gets `short_kernel`: "gemv_prefill" (templates/kernels/gemv_prefill.cuh, 128
+    weight rows a block sharing one staged copy of x) when its weight has at least
+    `wide-prefill-rows` rows, else "gemv" (gemv.cuh). The choice depends on the weight's shape
+    only, and both kernels' sums are independent of the row count, so prefill stays
     bit-identical alone and batched while both stay on one side of the row limit.
   }];
   let options = [
@@ -133,7 +136,10 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
            "Largest batch the GEMV serves (beyond it, tensor-core GEMMs win).">,
     Option<"smallPrefillRows", "small-prefill-rows", "int64_t", /*default=*/"64",
            "Prefill steps of at most this many tokens run their projections on the GEMV "
-           "(gemv_max_rows; 0: always cuBLASLt; at most 64).">
+           "(gemv_max_rows; 0: always cuBLASLt; at most 64).">,
+    Option<"widePrefillRows", "wide-prefill-rows", "int64_t", /*default=*/"15360",
+           "Short steps of weights with at least this many rows run gemv_prefill.cuh "
+           "(short_kernel; default: 120 blocks of 128 rows, about one wave of 132 SMs).">
   ];
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }

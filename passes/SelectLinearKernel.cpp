@@ -4,7 +4,8 @@
 //   decode, max-batch <= max-gemv-rows -> "gemv"      (weight-streaming, batch-invariant)
 //   otherwise                          -> "cublaslt"  (tensor-core GEMM)
 // In prefill, cuBLASLt projections get gemv_max_rows (small-prefill-rows; the lm_head:
-// max-batch): steps with at most that many rows run the GEMV.
+// max-batch): steps with at most that many rows run a GEMV, short_kernel says which:
+// "gemv_prefill" for weights of at least wide-prefill-rows rows, else "gemv".
 // The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
 // projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
 // mixes the two (and one model is batch-invariant or not as a whole).
@@ -52,6 +53,10 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
                        << kGemvMaxRowsLimit << "]";
       return signalPassFailure();
     }
+    if (widePrefillRows < 1) {
+      func.emitError() << "llc-select-linear-kernel: wide-prefill-rows must be positive";
+      return signalPassFailure();
+    }
     bool gemvFits = true;
     func.walk([&](Operation *op) {
       if (isa<LinearOp, LMHeadOp>(op) &&
@@ -69,15 +74,23 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
       if (maxBatch <= kGemvMaxRowsLimit)
         headRows = b.getI64IntegerAttr(maxBatch);
     }
+    auto shortKernel = [&](Operation *op) {
+      int64_t rows = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
+      return b.getStringAttr(rows >= widePrefillRows ? "gemv_prefill" : "gemv");
+    };
     func.walk([&](Operation *op) {
       if (auto linear = dyn_cast<LinearOp>(op)) {
         linear.setKernelAttr(kernel);
-        if (linearRows)
+        if (linearRows) {
           linear.setGemvMaxRowsAttr(linearRows);
+          linear.setShortKernelAttr(shortKernel(op));
+        }
       } else if (auto head = dyn_cast<LMHeadOp>(op)) {
         head.setKernelAttr(kernel);
-        if (headRows)
+        if (headRows) {
           head.setGemvMaxRowsAttr(headRows);
+          head.setShortKernelAttr(shortKernel(op));
+        }
       }
     });
   }

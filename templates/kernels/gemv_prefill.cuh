@@ -5,17 +5,16 @@ step still costs about one read of the weights but x has up to 64 rows.
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) floatX or null;
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
 
-Two kernels, chosen by the weight's shape alone (never by the rows):
-- N >= WIDE_MIN_N (gate/up, lm_head): gemv_prefill_kernel below. gemv.cuh's block owns 16 (or 32)
-  weight rows and reads all of x once per block; with 52 rows of x that is 2-3x the weight bytes
-  again from L2 (the 8B gate/up ran at 0.35-0.44 of copy bandwidth at 52 rows). Here a block owns
-  128 weight rows (8 warps x 16) and stages each piece of x in shared memory once for all 8 warps:
-  x costs half the weight bytes (0.55 of copy at 52 rows).
-- smaller N (QKV, o_proj, down): gemv.cuh's kernel (two 16-row tiles per block at more than 2 batch
-  tiles). 128-row blocks would leave most SMs idle there; splitting K over clusters of blocks
-  to fill them measured slower than gemv.cuh (8B o_proj 27.8 vs 20.3 us, down 73.6 vs 58.2 us).
+For weights with many rows (gate/up, lm_head), chosen by llc-select-linear-kernel
+(short_kernel = "gemv_prefill", at least wide-prefill-rows = 120 x 128 rows); the others' short
+steps run gemv.cuh. gemv.cuh's block owns 16 (or 32) weight rows and reads all of x once per
+block: with 52 rows of x that is 2-3x the weight bytes again from L2 (the 8B gate/up at 52 rows:
+0.35-0.44 of copy bandwidth). Here a block owns 128 weight rows (8 warps x 16) and stages each piece
+of x in shared memory once for all 8 warps, so x costs half the weight bytes (0.69 of copy). With
+fewer rows, 128-row blocks leave SMs idle; splitting K over clusters of blocks to fill them
+measured slower than gemv.cuh (8B o_proj 27.8 vs 20.3 us, down 73.6 vs 58.2 us at 52 rows).
 
-Thread mapping (gemv_prefill_kernel): warp w owns weight rows n0 + 16w + {g, g+8} (lane
+Thread mapping: warp w owns weight rows n0 + 16w + {g, g+8} (lane
 g = lane / 4, t = lane % 4) and computes mma.m16n8k16 tiles with the weights as A and x as B (NT
 tiles of 8 rows), using gemv.cuh's chunk-is-fragment mapping: lane (g, t) loads the 16-byte chunks
 at k = u*32J + 32j + 8t of its two weight rows (streamed into registers, the next unit's already
@@ -26,9 +25,9 @@ rows past N re-read row N - 1 (computed, never stored). Each warp's 16 x 8 tiles
 (no sum across warps); they go out through shared memory for coalesced stores: bias, then one
 rounding to OutT.
 
-Batch invariance: out[m, n] is one warp's mma chain over all of K in order (or, for small N,
-gemv.cuh's invariant order); neither depends on n_rows, NT or m's position, so a prompt's
-prefill is bit-identical alone and in any batch of at most MAX_ROWS tokens. The order is not that
+Batch invariance: out[m, n] is one warp's mma chain over all of K in order, whatever n_rows, NT
+(one instantiation per tile count, so a step computes only its rows' tiles) or m's position: a
+prompt's prefill is bit-identical alone and in any batch of at most MAX_ROWS tokens. The order is not that
 of the decode GEMV: decode steps and prefill steps never compute the same token's sums.
 PDL (common.cuh): each warp loads its first weight unit before pdl_wait().
 */
@@ -43,7 +42,6 @@ constexpr int WARPS = 8;                  // warps per block, one 16-row weight 
 constexpr int TILE_N = 16;                // weight rows per warp (the mma's M)
 constexpr int TILE_M = 8;                 // x rows per B tile (the mma's N)
 constexpr int BLOCK_N = WARPS * TILE_N;   // weight rows per block
-constexpr int WIDE_MIN_N = 120 * BLOCK_N;  // this kernel from about one wave of 132 SMs up
 
 // Shared memory: during the K loop 2 x stages of (NT * 8 rows) x UNIT elements, rows padded so
 // that a row is 64 bytes past a multiple of 128 (rows g and g + 1 of a quarter warp's 16-byte
@@ -169,10 +167,6 @@ void gemv_prefill_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floa
   launch_check(ld_out >= N, "gemv_prefill_forward", "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, "gemv_prefill_forward", "x");
   check_aligned16(w, K, "gemv_prefill_forward", "w");
-  if (N < gemv_prefill::WIDE_MIN_N) {
-    gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
-    return;
-  }
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv_prefill::TILE_M);
   gemv::with_batch_tiles<MAX_NT, true>(CEIL_DIV(n_rows, gemv_prefill::TILE_M), [&](auto tiles) {
     gemv_prefill_launch<K, decltype(tiles)::value, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);

@@ -165,9 +165,10 @@ void check_swiglu_matches_unfused(int n_rows, bool with_bias, Rng& rng) {
                 differ, nan, written_outside, saturated));
 }
 
-// Short prefills (gemv_prefill_forward, MAX_ROWS = 64): a prompt's rows must come out bit-identical
-// whether its prefill has 52 rows (the four seed prompts, 8 batch tiles), 13 (2 tiles) or 1.
-template <int K>
+// Short prefills (gemv_prefill_forward, or gemv_forward for weights of fewer rows; MAX_ROWS = 64):
+// a prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
+// prompts, 7 batch tiles), 13 (2 tiles) or 1.
+template <int K, bool PREFILL>
 void check_short_prefill_invariance(int N, Rng& rng) {
   constexpr int kRows = 52, kPart = 13;
   std::vector<uint16_t> x = rng.x_vector((size_t)kRows * K, -1.0, 1.0);
@@ -175,20 +176,20 @@ void check_short_prefill_invariance(int N, Rng& rng) {
   XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kPart * N), one(N);
   dx.upload(x);
   dw.upload(w);
-  gemv_prefill_forward<K, 64, floatX>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N, 0);
+  run_gemv<K, 64, floatX, PREFILL>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N);
   const int first = 20;  // rows 20..32 as a prefill of their own
-  gemv_prefill_forward<K, 64, floatX>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N, 0);
+  run_gemv<K, 64, floatX, PREFILL>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N);
   const std::vector<uint16_t> ha = all.download<uint16_t>(), hp = part.download<uint16_t>();
   size_t differ_part = 0, differ_one = 0;
   for (int r = 0; r < kPart; ++r)
     differ_part += memcmp(hp.data() + (size_t)r * N, ha.data() + (size_t)(first + r) * N, N * 2) != 0;
   for (int m : {0, 7, 8, 51}) {
-    gemv_prefill_forward<K, 64, floatX>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N, 0);
+    run_gemv<K, 64, floatX, PREFILL>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N);
     const std::vector<uint16_t> ho = one.download<uint16_t>();
     differ_one += memcmp(ho.data(), ha.data() + (size_t)m * N, N * 2) != 0;
   }
   check(differ_part == 0 && differ_one == 0,
-        fmt_str("gemv_prefill_invariance/K%d/N%d/%s", K, N, N >= gemv_prefill::WIDE_MIN_N ? "wide" : "narrow"),
+        fmt_str("%s_short_prefill_invariance/K%d/N%d", PREFILL ? "gemv_prefill" : "gemv", K, N),
         fmt_str("rows differing: 13-row prefill %zu of 13, single-row prefill %zu of 4", differ_part,
                 differ_one));
 }
@@ -203,30 +204,37 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
     ws.emplace_back((size_t)N * K);
     fill_random_forward(ws.back().ptr, (int64_t)N * K, 11 + i, 0.0f, 0.05f, 0);
   }
-  constexpr int kPrefillRows = 52;  // the four seed prompts as one short prefill (8 batch tiles)
+  constexpr int kPrefillRows = 52;  // the four seed prompts as one short prefill (7 batch tiles)
   XBuf x((size_t)64 * K);
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
   DevBuf<OutT> out((size_t)64 * N);
-  for (int rows : {1, 4, 16, kPrefillRows}) {
-    // Ten back-to-back calls per timing, as in a decode step (one call between two events also
-    // times the event and launch latency); each call reads the next copy of the weight. Decode
-    // batches run the program's GEMV instantiation (MAX_ROWS = max batch), the short prefill
-    // gemv_prefill_forward (MAX_ROWS = 64).
+  // Ten back-to-back calls per timing, as in a decode step (one call between two events also
+  // times the event and launch latency); each call reads the next copy of the weight. Decode
+  // batches run the program's GEMV instantiation (MAX_ROWS = max batch); the short prefill both
+  // kernels a short step can have (MAX_ROWS = 64): gemv.cuh's and gemv_prefill.cuh's.
+  enum class Kernel { kDecode, kShortGemv, kShortPrefill };
+  auto time_one = [&](Kernel kernel, int rows) {
     constexpr int kBurst = 10;
     int call = 0;
     const double ms = median_ms([&] {
       for (int i = 0; i < kBurst; ++i) {
         const floatX* w = ws[call++ % copies].ptr;
-        if (rows <= kMaxRows)
+        if (kernel == Kernel::kDecode)
           gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
+        else if (kernel == Kernel::kShortGemv)
+          gemv_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
         else
           gemv_prefill_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
       }
     }) / kBurst;
     const double gbps = bytes / (ms * 1e-3) / 1e9;
-    info(fmt_str("bench gemv %s N%d K%d rows%d: %.4f ms, %.0f GB/s of weights = %.2f of copy bandwidth",
-                 name, N, K, rows, ms, gbps, gbps / copy_gbps));
-  }
+    info(fmt_str("bench %s %s N%d K%d rows%d: %.4f ms, %.0f GB/s of weights = %.2f of copy bandwidth",
+                 kernel == Kernel::kShortPrefill ? "gemv_prefill" : "gemv", name, N, K, rows, ms, gbps,
+                 gbps / copy_gbps));
+  };
+  for (int rows : {1, 4, 16}) time_one(Kernel::kDecode, rows);
+  time_one(Kernel::kShortGemv, kPrefillRows);
+  time_one(Kernel::kShortPrefill, kPrefillRows);
 }
 
 }  // namespace
@@ -247,20 +255,20 @@ void run_gemv_tests() {
   // two from there); I = 648 and 3080 end mid-block.
   for (int rows : {20, 52}) check_swiglu_matches_unfused<512, 648, 64>(rows, rows == 52, rng);
   check_swiglu_matches_unfused<256, 3080, 64>(52, true, rng);  // two weight tiles per block
-  // Short prefills (gemv_prefill_forward): N >= WIDE_MIN_N on the 128-row kernel, in every
-  // batch-tile instantiation (1, 2, 4, 8 tiles), units of 128 and 32 k, odd N, fp32 logits;
-  // smaller N on gemv.cuh's (1 weight tile a block, 2 from gemv::TWO_TILE_MIN_N rows).
-  static_assert(gemv_prefill::WIDE_MIN_N <= 15361, "the wide cases below must reach the wide kernel");
+  // Short prefills: gemv_prefill_forward (weights of many rows) in every batch-tile
+  // instantiation (1 to 8 tiles), units of 128 and 32 k, odd N, fp32 logits; and gemv_forward
+  // with MAX_ROWS = 64 (the other weights), one or two weight tiles a block.
   for (int rows : {1, 5, 13, 20, 33, 52, 64})
-    check_gemv<256, floatX, 64, true>("short_prefill_wide", 15367, rows, rows == 52 || rows == 5, rng);
-  check_gemv<256, float, 64, true>("short_prefill_wide_lm_head_f32", 15400, 40, false, rng);
-  check_gemv<1056, floatX, 64, true>("short_prefill_wide_k_unit32", 15361, 21, true, rng);  // K % 64 != 0
+    check_gemv<2048, floatX, 64, true>("short_prefill", 1030, rows, rows == 52 || rows == 5, rng);
+  check_gemv<2048, float, 64, true>("short_prefill_lm_head_f32", 2051, 40, false, rng);
+  check_gemv<1056, floatX, 64, true>("short_prefill_k_unit32", 520, 21, true, rng);  // K % 64 != 0
   for (int rows : {20, 52, 64})
-    check_gemv<2048, floatX, 64, true>("short_prefill_narrow", 1030, rows, rows == 52, rng);
-  check_gemv<2048, floatX, 64, true>("short_prefill_narrow_two_tiles", 4000, 52, true, rng);
-  check_gemv<2048, float, 64, true>("short_prefill_narrow_lm_head_f32", 2051, 40, false, rng);
-  check_short_prefill_invariance<4096>(768, rng);
-  check_short_prefill_invariance<1024>(16448, rng);
+    check_gemv<2048, floatX, 64>("short_step", 1030, rows, rows == 52, rng);
+  check_gemv<2048, floatX, 64>("short_step_two_tiles", 4000, 52, true, rng);  // >= TWO_TILE_MIN_N
+  check_gemv<2048, float, 64>("short_step_lm_head_f32", 2051, 40, false, rng);
+  check_short_prefill_invariance<4096, true>(768, rng);
+  check_short_prefill_invariance<4096, false>(768, rng);
+  check_short_prefill_invariance<4096, false>(4000, rng);
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
 }

@@ -241,6 +241,24 @@ func.func @gemv_max_rows_too_many(%x: tensor<?x64xbf16>) {
 
 // -----
 
+func.func @short_kernel_without_rows(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{short_kernel needs gemv_max_rows}}
+  %y = llama.linear %x, %w {kernel = "cublaslt", short_kernel = "gemv"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @short_kernel_unknown(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{unknown short-step kernel "gemm" (expected gemv or gemv_prefill)}}
+  %l = llama.lm_head %x, %w, %rows {kernel = "cublaslt", gemv_max_rows = 8 : i64, short_kernel = "gemm"} : (tensor<?x64xbf16>, tensor<32x64xbf16>, tensor<?xi32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
 func.func @rope_kv_store_v_features(%qk: tensor<?x80xbf16>, %v: tensor<?x32xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
   // expected-error @+1 {{v has 32 features but k (qk past q) has 16}}
   %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64} : (tensor<?x80xbf16>, tensor<?x32xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
