@@ -125,7 +125,8 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
     are the sequences' last tokens): a short prefill streams the weights through a GEMV. Each
     such op also gets `short_kernel`: "gemv_prefill" (templates/kernels/gemv_prefill.cuh, 128
     weight rows a block sharing one staged copy of x) when its weight has at least
-    `wide-prefill-rows` rows, else "gemv" (gemv.cuh). The choice depends on the weight's shape
+    `wide-prefill-rows` rows and its row limit is above 16 (two batch tiles, up to which
+    gemv.cuh streams at copy bandwidth), else "gemv" (gemv.cuh). The choice depends on the weight's shape
     only, and both kernels' sums are independent of the row count, so prefill stays
     bit-identical alone and batched while both stay on one side of the row limit.
   }];

@@ -5,7 +5,8 @@
 //   otherwise                          -> "cublaslt"  (tensor-core GEMM)
 // In prefill, cuBLASLt projections get gemv_max_rows (small-prefill-rows; the lm_head:
 // max-batch): steps with at most that many rows run a GEMV, short_kernel says which:
-// "gemv_prefill" for weights of at least wide-prefill-rows rows, else "gemv".
+// "gemv_prefill" for weights of at least wide-prefill-rows rows whose steps may have more than
+// two batch tiles (16 rows; up to that the decode GEMV streams at copy bandwidth), else "gemv".
 // The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
 // projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
 // mixes the two (and one model is batch-invariant or not as a whole).
@@ -30,6 +31,7 @@ namespace {
 
 constexpr int64_t kGemvKMultiple = 32;
 constexpr int64_t kGemvMaxRowsLimit = 64;  // gemv_forward's MAX_ROWS limit
+constexpr int64_t kGemvTwoTileRows = 16;   // two batch tiles of the mma's 8 columns
 
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
@@ -74,22 +76,23 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
       if (maxBatch <= kGemvMaxRowsLimit)
         headRows = b.getI64IntegerAttr(maxBatch);
     }
-    auto shortKernel = [&](Operation *op) {
-      int64_t rows = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
-      return b.getStringAttr(rows >= widePrefillRows ? "gemv_prefill" : "gemv");
+    auto shortKernel = [&](Operation *op, IntegerAttr stepRows) {
+      int64_t weightRows = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
+      bool wide = weightRows >= widePrefillRows && stepRows.getInt() > kGemvTwoTileRows;
+      return b.getStringAttr(wide ? "gemv_prefill" : "gemv");
     };
     func.walk([&](Operation *op) {
       if (auto linear = dyn_cast<LinearOp>(op)) {
         linear.setKernelAttr(kernel);
         if (linearRows) {
           linear.setGemvMaxRowsAttr(linearRows);
-          linear.setShortKernelAttr(shortKernel(op));
+          linear.setShortKernelAttr(shortKernel(op, linearRows));
         }
       } else if (auto head = dyn_cast<LMHeadOp>(op)) {
         head.setKernelAttr(kernel);
         if (headRows) {
           head.setGemvMaxRowsAttr(headRows);
-          head.setShortKernelAttr(shortKernel(op));
+          head.setShortKernelAttr(shortKernel(op, headRows));
         }
       }
     });

@@ -5,9 +5,9 @@ step still costs about one read of the weights but x has up to 64 rows.
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) floatX or null;
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
 
-For weights with many rows (gate/up, lm_head), chosen by llc-select-linear-kernel
-(short_kernel = "gemv_prefill", at least wide-prefill-rows = 120 x 128 rows); the others' short
-steps run gemv.cuh. gemv.cuh's block owns 16 (or 32) weight rows and reads all of x once per
+For weights with many rows (gate/up), chosen by llc-select-linear-kernel (short_kernel =
+"gemv_prefill": at least wide-prefill-rows = 120 x 128 weight rows, in steps that may have more
+than 16 rows); the others' short steps run gemv.cuh. gemv.cuh's block owns 16 (or 32) weight rows and reads all of x once per
 block: with 52 rows of x that is 2-3x the weight bytes again from L2 (the 8B gate/up at 52 rows:
 0.35-0.44 of copy bandwidth). Here a block owns 128 weight rows (8 warps x 16) and stages each piece
 of x in shared memory once for all 8 warps, so x costs half the weight bytes (0.69 of copy). With

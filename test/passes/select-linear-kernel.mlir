@@ -7,7 +7,7 @@
 // RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{small-prefill-rows=0}))' \
 // RUN:   | FileCheck %s --check-prefix=NO-SMALL
 // RUN: llc-opt %s --split-input-file --verify-diagnostics \
-// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wide-prefill-rows=100}))' \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wide-prefill-rows=64}))' \
 // RUN:   | FileCheck %s --check-prefix=WIDE
 
 // Decode multiplies at most max-batch rows: every projection streams its weight in the GEMV.
@@ -31,7 +31,7 @@ func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf
 // Prefill multiplies up to thousands of rows: tensor-core GEMMs, but a short step (at most
 // small-prefill-rows = 64 tokens; for the lm_head, at most max-batch = 16 logit rows) streams
 // the weights through a GEMV: gemv_prefill.cuh's for weights of at least wide-prefill-rows rows
-// (15360 by default; 100 in the WIDE run: the lm_head's 100 rows, not the linear's 64).
+// (15360 by default; 64 in the WIDE run) in steps of more than 16 rows (so never the lm_head's).
 // CHECK-LABEL: func.func @prefill
 // CHECK:         llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv"}
 // CHECK:         llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
@@ -42,8 +42,8 @@ func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf
 // NO-SMALL:        llama.linear {{.+}} {kernel = "cublaslt"}
 // NO-SMALL:        llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
 // WIDE-LABEL:      func.func @prefill
-// WIDE:            llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv"}
-// WIDE:            llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv_prefill"}
+// WIDE:            llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv_prefill"}
+// WIDE:            llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
 func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
     attributes {llama.step = "prefill"} {
   %w = llama.weight "w" : tensor<64x64xbf16>
