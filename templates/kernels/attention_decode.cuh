@@ -2,11 +2,13 @@
 Decode attention (one new query token per sequence) by flash-decoding: the KV range of each sequence
 is cut into at most KV_SPLITS parts of at least MIN_SPLIT_ROWS rows (one KV tile per warp), the grid
 fixed at compile time so that one CUDA graph serves every context length (kv_len is read from device
-memory inside the kernel; blocks past a short sequence's used splits exit at once). Kernel 1 computes, per (sequence, KV
-head, split), fp32 partial outputs and log-sum-exps of all N_HEADS/N_KV_HEADS query heads of that KV
-head (each K/V row is read from memory once per group); kernel 2 merges the splits.
+memory inside the kernel; blocks past a short sequence's used splits exit at once). Kernel 1
+computes, per (sequence, KV head, split), fp32 partial outputs and log-sum-exps of all
+N_HEADS/N_KV_HEADS query heads of that KV head (each K/V row is read from memory once per group);
+kernel 2 merges the splits.
 Workspace: a record of (HEAD_DIM + 4) floats per (sequence, head, split): the normalised partial
-output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp. Only the used_splits(kv_len) records of a sequence are written and read.
+output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp; only a sequence's used_splits(kv_len)
+records are written and read.
 */
 #pragma once
 

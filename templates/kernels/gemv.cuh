@@ -22,8 +22,8 @@ Thread mapping: a block of WARPS warps owns R tiles of 16 weight rows (R = 1, or
 prefills of larger N: row_tiles()); its warps split K into units of 32 * J elements (J 16-byte
 chunks per lane), warp w taking units w, w + WARPS, ... and each x chunk it loads feeds all R tiles.
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
-of weight rows n0+g and n0+g+8 (of each weight tile) and of x row g (of each batch tile): rows are read in contiguous
-64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
+of weight rows n0+g and n0+g+8 (of each weight tile) and of x row g (of each batch tile): rows
+are read in contiguous 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
 Fragments without shuffles: a sum over k may take the k's in any order as long as A and B agree.
 mma's fragment layout gives lane (g, t) the logical k's {2t, 2t+1, 2t+8, 2t+9} of A row g / g+8 and
 of B column g; we map them to the chunk's physical elements {0, 1, 2, 3} for the first mma and
@@ -257,18 +257,27 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
                ld_x, w, bias, n_rows, N);
 }
 
+// A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
+// nothing to compute, a launch error naming `launcher` when the caller got an argument wrong.
+template <int K, int MAX_ROWS>
+bool gemv_arguments_ok(const char* launcher, const floatX* x, int ld_x, const floatX* w, int ld_out, int n_rows,
+                       int N) {
+  static_assert(K % 32 == 0, "GEMV: K must be a multiple of 32 (4 lanes x 8 elements)");
+  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "GEMV: MAX_ROWS in [1, 64]");
+  if (n_rows <= 0 || N <= 0) return false;
+  launch_check(n_rows <= MAX_ROWS, launcher, "n_rows must be <= MAX_ROWS", n_rows);
+  launch_check(ld_x >= K, launcher, "ld_x must be >= K", ld_x);
+  launch_check(ld_out >= N, launcher, "ld_out must be >= N", ld_out);
+  check_aligned16(x, ld_x, launcher, "x");
+  check_aligned16(w, K, launcher, "w");
+  return true;
+}
+
 // The checks and the choice of batch-tile count shared by both entry points.
 template <int K, int MAX_ROWS, typename OutT, bool SWIGLU>
 void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                    int n_rows, int N, cudaStream_t stream) {
-  static_assert(K % 32 == 0, "gemv_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
-  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "gemv_forward: MAX_ROWS in [1, 64]");
-  if (n_rows <= 0 || N <= 0) return;
-  launch_check(n_rows <= MAX_ROWS, "gemv_forward", "n_rows must be <= MAX_ROWS", n_rows);
-  launch_check(ld_x >= K, "gemv_forward", "ld_x must be >= K", ld_x);
-  launch_check(ld_out >= N, "gemv_forward", "ld_out must be >= N", ld_out);
-  check_aligned16(x, ld_x, "gemv_forward", "x");
-  check_aligned16(w, K, "gemv_forward", "w");
+  if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_forward", x, ld_x, w, ld_out, n_rows, N)) return;
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
     gemv_launch<K, decltype(tiles)::value, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);

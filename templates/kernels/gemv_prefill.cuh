@@ -6,29 +6,29 @@ x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous; bias: (N) flo
 out: (n_rows, ld_out) of OutT (floatX for activations, float for logits). fp32 accumulation.
 
 For weights with many rows (gate/up), chosen by llc-select-linear-kernel (short_kernel =
-"gemv_prefill": at least wide-prefill-rows = 120 x 128 weight rows, in steps that may have more
-than 16 rows); the others' short steps run gemv.cuh. gemv.cuh's block owns 16 (or 32) weight rows and reads all of x once per
-block: with 52 rows of x that is 2-3x the weight bytes again from L2 (the 8B gate/up at 52 rows:
-0.35-0.44 of copy bandwidth). Here a block owns 128 weight rows (8 warps x 16) and stages each piece
-of x in shared memory once for all 8 warps, so x costs half the weight bytes (0.69 of copy). With
-fewer rows, 128-row blocks leave SMs idle; splitting K over clusters of blocks to fill them
-measured slower than gemv.cuh (8B o_proj 27.8 vs 20.3 us, down 73.6 vs 58.2 us at 52 rows).
+"gemv_prefill": at least wide-prefill-rows = 120 x 128 weight rows, in steps that may have more than
+16 rows); the others' short steps run gemv.cuh. gemv.cuh's block owns 16 (or 32) weight rows and
+reads all of x once per block: with 52 rows of x that is 2-3x the weight bytes again from L2 (the 8B
+gate/up at 52 rows: 0.35-0.44 of copy bandwidth). Here a block owns 128 weight rows (8 warps x 16)
+and stages each piece of x in shared memory once for all 8 warps, so x costs half the weight bytes
+(0.69 of copy). With fewer rows, 128-row blocks leave SMs idle; splitting K over clusters of blocks
+to fill them measured slower than gemv.cuh (8B o_proj 27.8 vs 20.3 us, down 73.6 vs 58.2 us at 52
+rows).
 
-Thread mapping: warp w owns weight rows n0 + 16w + {g, g+8} (lane
-g = lane / 4, t = lane % 4) and computes mma.m16n8k16 tiles with the weights as A and x as B (NT
-tiles of 8 rows), using gemv.cuh's chunk-is-fragment mapping: lane (g, t) loads the 16-byte chunks
-at k = u*32J + 32j + 8t of its two weight rows (streamed into registers, the next unit's already
-in flight) and reads x row g's chunk at the same k from a shared stage. Per unit of 32J k, all
-threads copy the x rows' slice into one of 2 stages (cp.async), rows padded so that lanes g and
-g + 1 of a quarter warp read different banks. x rows past n_rows re-read row n_rows - 1 and weight
-rows past N re-read row N - 1 (computed, never stored). Each warp's 16 x 8 tiles are its outputs
-(no sum across warps); they go out through shared memory for coalesced stores: bias, then one
-rounding to OutT.
+Thread mapping: warp w owns weight rows n0 + 16w + {g, g+8} (lane g = lane / 4, t = lane % 4) and
+computes mma.m16n8k16 tiles with the weights as A and x as B (NT tiles of 8 rows), using gemv.cuh's
+chunk-is-fragment mapping: lane (g, t) loads the 16-byte chunks at k = u*32J + 32j + 8t of its two
+weight rows (streamed into registers, the next unit's already in flight) and reads x row g's chunk
+at the same k from a shared stage. Per unit of 32J k, all threads copy the x rows' slice into one of
+2 stages (cp.async), rows padded so that lanes g and g + 1 of a quarter warp read different banks. x
+rows past n_rows re-read row n_rows - 1 and weight rows past N re-read row N - 1 (computed, never
+stored). Each warp's 16 x 8 tiles are its outputs (no sum across warps); they go out through shared
+memory for coalesced stores: bias, then one rounding to OutT.
 
 Batch invariance: out[m, n] is one warp's mma chain over all of K in order, whatever n_rows, NT
 (one instantiation per tile count, so a step computes only its rows' tiles) or m's position: a
-prompt's prefill is bit-identical alone and in any batch of at most MAX_ROWS tokens. The order is not that
-of the decode GEMV: decode steps and prefill steps never compute the same token's sums.
+prompt's prefill is bit-identical alone and in any batch of at most MAX_ROWS tokens. The order is
+not the decode GEMV's: decode steps and prefill steps never compute the same token's sums.
 PDL (common.cuh): each warp loads its first weight unit before pdl_wait().
 */
 #pragma once
@@ -159,14 +159,7 @@ template <int K, int MAX_ROWS, typename OutT>
 void gemv_prefill_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                           int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
                           int n_rows, int N, cudaStream_t stream) {
-  static_assert(K % 32 == 0, "gemv_prefill_forward: K must be a multiple of 32 (4 lanes x 8 elements)");
-  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "gemv_prefill_forward: MAX_ROWS in [1, 64]");
-  if (n_rows <= 0 || N <= 0) return;
-  launch_check(n_rows <= MAX_ROWS, "gemv_prefill_forward", "n_rows must be <= MAX_ROWS", n_rows);
-  launch_check(ld_x >= K, "gemv_prefill_forward", "ld_x must be >= K", ld_x);
-  launch_check(ld_out >= N, "gemv_prefill_forward", "ld_out must be >= N", ld_out);
-  check_aligned16(x, ld_x, "gemv_prefill_forward", "x");
-  check_aligned16(w, K, "gemv_prefill_forward", "w");
+  if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_prefill_forward", x, ld_x, w, ld_out, n_rows, N)) return;
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv_prefill::TILE_M);
   gemv::with_batch_tiles<MAX_NT, true>(CEIL_DIV(n_rows, gemv_prefill::TILE_M), [&](auto tiles) {
     gemv_prefill_launch<K, decltype(tiles)::value, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
