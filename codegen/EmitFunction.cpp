@@ -347,8 +347,9 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     else
       line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
                        "kDType, args.n_logit_rows, {}, {}, stream);",
-                       shortStepGemv(h.getGemvMaxRows(), h.getShortKernel(), "args.n_logit_rows", gemv), vocab, hidden, w,
-                       vocab, hidden),
+                       shortStepGemv(h.getGemvMaxRows(), h.getShortKernel(), "args.n_logit_rows",
+                                     gemv),
+                       vocab, hidden, w, vocab, hidden),
            op);
     launches += 2;
     return llvm::Error::success();
