@@ -88,6 +88,19 @@ void with_batch_tiles(int nt, Launch&& launch) {
     with_batch_tiles<MAX_NT, EXACT, (EXACT ? NT + 1 : 2 * NT)>(nt, launch);
 }
 
+// The mma's A fragments of one 16-byte chunk of weight rows g (lo) and g + 8 (hi): physical
+// elements 0..3 for the first mma, 4..7 for the second (see "Fragments without shuffles").
+__device__ __forceinline__ void chunk_fragments(const x128& lo_chunk, const x128& hi_chunk, uint32_t (&first)[4],
+                                                uint32_t (&second)[4]) {
+  const uint32_t* lo = reinterpret_cast<const uint32_t*>(&lo_chunk);
+  const uint32_t* hi = reinterpret_cast<const uint32_t*>(&hi_chunk);
+  first[0] = lo[0], first[1] = hi[0], first[2] = lo[1], first[3] = hi[1];
+  second[0] = lo[2], second[1] = hi[2], second[2] = lo[3], second[3] = hi[3];
+}
+// Where the mma's C layout keeps row i (< 16), column col (< 8) of a 16 x 8 tile.
+__device__ __forceinline__ int c_lane(int i, int col) { return (i % 8) * 4 + col / 2; }
+__device__ __forceinline__ int c_register(int i, int col) { return (i / 8) * 2 + col % 2; }
+
 template <int J>
 __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
                                              const floatX* w_hi, int unit) {
@@ -156,8 +169,10 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   for (int unit = warp; unit < UNITS; unit += WARPS) {
     const bool has_next = unit + WARPS < UNITS;
     // R = 1: the next unit's weights are in flight while this unit's mma run (register double buffer).
-    x128 next_l[REFILL ? 1 : J], next_h[REFILL ? 1 : J];
-    if (!REFILL && has_next) load_weights<REFILL ? 1 : J>(next_l, next_h, w_lo[0], w_hi[0], unit + WARPS);
+    x128 next_l[J], next_h[J];
+    if constexpr (!REFILL) {
+      if (has_next) load_weights<J>(next_l, next_h, w_lo[0], w_hi[0], unit + WARPS);
+    }
     const size_t k_unit = (size_t)unit * 32 * J;
     // Decode batches (NT <= 2): all of the unit's x chunks are loaded before the first mma, so
     // their latencies overlap. Short prefills (NT up to 8) load x per (chunk, tile) next to its
@@ -172,14 +187,9 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     }
 #pragma unroll
     for (int j = 0; j < J; ++j) {
-      uint32_t a_first[R][4], a_second[R][4];  // physical elements 0..3 and 4..7 of the chunk
+      uint32_t a_first[R][4], a_second[R][4];
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[r][j]);
-        const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[r][j]);
-        a_first[r][0] = lo[0], a_first[r][1] = hi[0], a_first[r][2] = lo[1], a_first[r][3] = hi[1];
-        a_second[r][0] = lo[2], a_second[r][1] = hi[2], a_second[r][2] = lo[3], a_second[r][3] = hi[3];
-      }
+      for (int r = 0; r < R; ++r) chunk_fragments(wl[r][j], wh[r][j], a_first[r], a_second[r]);
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const x128 xv = X_AHEAD ? x_ahead[X_AHEAD ? nt : 0][j] : load128(x_row[nt] + k_unit + j * 32);
@@ -216,13 +226,13 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 #pragma unroll
       for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[r][nt][c];
     __syncthreads();
-    // mma row i (< 16), batch row col of tile nt sits in lane (i % 8) * 4 + col / 2, register
-    // (i / 8) * 2 + col % 2 (the mma's C layout). The feature index varies fastest: coalesced stores.
+    // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
+    // fastest: coalesced stores.
     for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
       const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
       const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
       if (m >= n_rows || n >= N) continue;
-      const int src_lane = (i % 8) * 4 + col / 2;
+      const int src_lane = c_lane(i, col);
       auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
         float total = 0.0f;
 #pragma unroll
@@ -230,14 +240,14 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
         return total;
       };
       if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-        float gate = warp_sum(col % 2), up = warp_sum(2 + col % 2);
+        float gate = warp_sum(c_register(i, col)), up = warp_sum(2 + c_register(i, col));
         if (bias != nullptr) {
           gate += to_float(bias[n]);
           up += to_float(bias[N + n]);
         }
         out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
       } else {
-        float total = warp_sum((i / 8) * 2 + col % 2);
+        float total = warp_sum(c_register(i, col));
         if (bias != nullptr) total += to_float(bias[n]);
         store_out(out + (size_t)m * ld_out + n, total);
       }

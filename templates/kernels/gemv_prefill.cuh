@@ -109,10 +109,8 @@ __global__ void __launch_bounds__(gemv_prefill::WARPS * 32, 2)
     const floatX* xs = stage + (unit % 2) * S::ELEMS + g * S::LD + t * 8;
 #pragma unroll
     for (int j = 0; j < J; ++j) {
-      const uint32_t* lo = reinterpret_cast<const uint32_t*>(&wl[j]);
-      const uint32_t* hi = reinterpret_cast<const uint32_t*>(&wh[j]);
-      const uint32_t a_first[4] = {lo[0], hi[0], lo[1], hi[1]};   // physical elements 0..3
-      const uint32_t a_second[4] = {lo[2], hi[2], lo[3], hi[3]};  // physical elements 4..7
+      uint32_t a_first[4], a_second[4];
+      gemv::chunk_fragments(wl[j], wh[j], a_first, a_second);
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const x128 xv = *reinterpret_cast<const x128*>(xs + nt * TILE_M * S::LD + j * 32);
@@ -135,14 +133,14 @@ __global__ void __launch_bounds__(gemv_prefill::WARPS * 32, 2)
 #pragma unroll
     for (int c = 0; c < 4; ++c) tiles[((warp * NT + nt) * 4 + c) * 32 + lane] = acc[nt][c];
   __syncthreads();
-  // mma row i of warp wp, batch row col of tile nt sits in lane (i % 8) * 4 + col / 2, register
-  // (i / 8) * 2 + col % 2 (the mma's C layout). The feature index varies fastest: coalesced stores.
+  // mma row i of warp wp, batch row col of tile nt: gemv::c_lane / c_register. The feature index
+  // varies fastest: coalesced stores.
   for (int e = threadIdx.x; e < NT * TILE_M * BLOCK_N; e += THREADS) {
     const int nt = e / (TILE_M * BLOCK_N), col = (e / BLOCK_N) % TILE_M, feature = e % BLOCK_N;
     const int m = nt * TILE_M + col, n = n0 + feature;
     if (m >= n_rows || n >= N) continue;
     const int wp = feature / TILE_N, i = feature % TILE_N;
-    float total = tiles[((wp * NT + nt) * 4 + (i / 8) * 2 + col % 2) * 32 + (i % 8) * 4 + col / 2];
+    float total = tiles[((wp * NT + nt) * 4 + gemv::c_register(i, col)) * 32 + gemv::c_lane(i, col)];
     if (bias != nullptr) total += to_float(bias[n]);
     store_out(out + (size_t)m * ld_out + n, total);
   }
