@@ -108,7 +108,7 @@ Shapes readShapes(func::FuncOp func, llvm::StringRef step, Shapes shapes) {
   func.walk([&](Operation *op) {
     if (auto e = dyn_cast<EmbeddingOp>(op))
       shapes.hidden = cast<RankedTensorType>(e.getType()).getDimSize(1);
-    if (isa<KVStoreOp, RopeKVStoreOp>(op) && step == "prefill")
+    if (isa<KVStoreOp, RopeKVStoreOp, RopeKVStoreLinearOp>(op) && step == "prefill")
       ++shapes.layers;
     if (auto s = dyn_cast<SiluMulOp>(op))
       shapes.intermediate = cast<RankedTensorType>(s.getType()).getDimSize(1);

@@ -274,6 +274,25 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                      layerCache(rs.getVCache(), "v"), meta(rs.getNewSlots()),
                      featuresOf(rs.getQ()) / rs.getHeadDim()),
          op);
+  } else if (auto rl = dyn_cast<RopeKVStoreLinearOp>(op)) {
+    if (rl.getKernel() != "gemv")
+      return unsupported(op, "rope_kv_store_linear needs the GEMV (kernel = \"gemv\")");
+    if (llvm::Error e = noteCacheViews(op, rl.getKCache(), rl.getVCache(), rl.getLayer()))
+      return e;
+    auto view = cast<KVViewType>(rl.getKCache().getType());
+    std::string table = ropeTable(ropeParams(rl));
+    std::string w = weight(rl.getWeight());
+    std::string bias = rl.getBias() ? weight(rl.getBias()) : "nullptr";
+    TensorRef in = ref(rl.getInput());
+    std::string q = define(rl.getQ());
+    auto wType = cast<RankedTensorType>(rl.getWeight().getType());
+    line(fmt::format("gemv_qkv_rope_forward<{}, kMaxBatch, {}, {}>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, {}, "
+                     "{}, {}, {}, {}, stream);",
+                     wType.getDimSize(1), view.getHeadDim(), view.getHeads(), q, featuresOf(rl.getQ()), in.ptr,
+                     in.ld, w, bias, wType.getDimSize(0), featuresOf(rl.getQ()) / rl.getHeadDim(),
+                     meta(rl.getPositions()), table, layerCache(rl.getKCache(), "k"),
+                     layerCache(rl.getVCache(), "v"), meta(rl.getNewSlots())),
+         op);
   } else if (isa<RepeatKVOp>(op)) {
     return unsupported(op, "repeat_kv copies every KV head for each query head; llc-llama "
                            "has no kernel for that copy: keep llc-index-gqa-heads enabled so "
@@ -372,7 +391,7 @@ llvm::Expected<std::string> FunctionEmitter::emit() {
                                      "@" + func.getSymName() + ": argument " + llvm::Twine(i) +
                                          " has no llama.meta name");
   bool hasKVStore = false, hasFlashDecoding = false;
-  func.walk([&](Operation *op) { hasKVStore |= isa<KVStoreOp, RopeKVStoreOp>(op); });
+  func.walk([&](Operation *op) { hasKVStore |= isa<KVStoreOp, RopeKVStoreOp, RopeKVStoreLinearOp>(op); });
   func.walk([&](AttentionOp op) { hasFlashDecoding |= op.getKernel() == "flash_decoding"; });
 
   line("char* arena = static_cast<char*>(args.arena);");

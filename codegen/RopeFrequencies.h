@@ -10,7 +10,7 @@
 
 namespace llc {
 
-/// The rope attributes of a llama.rope or llama.rope_kv_store.
+/// The rope attributes of a llama.rope, llama.rope_kv_store or llama.rope_kv_store_linear.
 struct RopeParams {
   int64_t headDim;
   double theta;

@@ -355,6 +355,42 @@ LogicalResult RopeKVStoreOp::verify() {
   return success();
 }
 
+LogicalResult RopeKVStoreLinearOp::verify() {
+  if (failed(verifyWeight(*this, getWeight(), 2, elementTypeOf(getInput()), "weight")))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  if (w[1] != features(getInput()))
+    return emitOpError() << "weight has " << w[1] << " input features, expected "
+                         << features(getInput());
+  if (Value bias = getBias()) {
+    if (failed(verifyWeight(*this, bias, 1, elementTypeOf(getInput()), "bias")))
+      return failure();
+    if (shapeOf(bias)[0] != w[0])
+      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
+  }
+  int64_t qFeatures = features(getQ());
+  int64_t kvFeatures = (w[0] - qFeatures) / 2;
+  if (failed(verifyRopeAttributes(*this, qFeatures, "q")))
+    return failure();
+  if (elementTypeOf(getQ()) != elementTypeOf(getInput()))
+    return emitOpError() << "q and the input must share one element type";
+  if (kvFeatures <= 0 || qFeatures + 2 * kvFeatures != w[0])
+    return emitOpError() << "weight has " << w[0] << " rows, expected q's " << qFeatures
+                         << " plus two equal K and V parts";
+  if (failed(verifyCacheViews(*this, getKCache(), getVCache(), kvFeatures, elementTypeOf(getQ()), "k")))
+    return failure();
+  if (cast<KVViewType>(getKCache().getType()).getHeadDim() != getHeadDim())
+    return emitOpError() << "cache head_dim differs from the rope's " << getHeadDim();
+  if (getHeadDim() % 16 != 0)
+    return emitOpError() << "head_dim must be a multiple of 16 (8 rotation pairs a GEMV block), found "
+                         << getHeadDim();
+  if (getLayer() < 0)
+    return emitOpError() << "layer must be non-negative, found " << getLayer();
+  if (getKernel() != "gemv")
+    return emitOpError() << "needs kernel = \"gemv\" (only the decode GEMV applies the rope in its epilogue)";
+  return success();
+}
+
 LogicalResult KVStoreOp::verify() {
   if (getK().getType() != getV().getType())
     return emitOpError() << "k and v must share one type, found " << getK().getType()

@@ -210,6 +210,42 @@ def Llama_RopeKVStoreOp : Llama_Op<"rope_kv_store", []> {
   let hasVerifier = 1;
 }
 
+def Llama_RopeKVStoreLinearOp : Llama_Op<"rope_kv_store_linear", []> {
+  let summary = "A merged QKV projection with `llama.rope_kv_store` applied in its epilogue.";
+  let description = [{
+    `weight` holds the Q heads' rows, then the K heads', then the V heads' (the merged QKV
+    projection, `(q + 2 kv) x in_features`); with `qkv = input weight^T (+ bias)` rounded to
+    the activation type, the results are what `llama.rope_kv_store` makes of the Q|K and V
+    columns of `qkv`: `q` (roped), and the roped K and the V of token `t` in slot
+    `new_slots[t]` of layer `layer`'s pool (a negative slot writes nothing). Rope attributes
+    as `llama.rope_kv_store`'s. `llc-fuse-rope-kv-store-linear` makes it from a GEMV
+    `llama.linear` (`kernel` = "gemv", decode steps) whose two-way split feeds only a
+    rope_kv_store: each GEMV block computes 8 rotation pairs of one head (rows d and
+    d + head_dim / 2 side by side), so one thread holds both halves of a pair and ropes and
+    stores it, bit-identical to the two kernels, without the rope_kv_store launch or the QKV
+    activation's round trip. Only the GEMV implements it.
+
+    ```mlir
+    %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 64 : i64, kernel = "gemv", layer = 0 : i64, scaling = "none", theta = 5.0e+05 : f64}
+        : (tensor<?x2048xbf16>, tensor<3072x2048xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x2048xbf16>, !llama.kv_view<8x64xbf16>, !llama.kv_view<8x64xbf16>)
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
+                       Optional<AnyStaticShapeTensor>:$bias, Llama_IdTensor:$positions,
+                       Llama_IdTensor:$new_slots,
+                       I64Attr:$head_dim, F64Attr:$theta, StrAttr:$scaling,
+                       DefaultValuedAttr<F64Attr, "1.0">:$factor,
+                       DefaultValuedAttr<F64Attr, "1.0">:$low_freq_factor,
+                       DefaultValuedAttr<F64Attr, "4.0">:$high_freq_factor,
+                       DefaultValuedAttr<I64Attr, "8192">:$original_max_position,
+                       I64Attr:$layer, OptionalAttr<StrAttr>:$kernel);
+  let results = (outs Llama_Activation:$q, Llama_KVViewType:$k_cache, Llama_KVViewType:$v_cache);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? `,` $positions `,` $new_slots attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llama_RepeatKVOp : Llama_Op<"repeat_kv", [Pure]> {
   let summary = "Repeats each KV head `n_rep` times to match the query heads (GQA).";
   let description = [{

@@ -112,6 +112,20 @@ def FuseRopeKVStorePass : Pass<"llc-fuse-rope-kv-store", "::mlir::func::FuncOp">
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }
 
+def FuseRopeKVStoreLinearPass : Pass<"llc-fuse-rope-kv-store-linear", "::mlir::func::FuncOp"> {
+  let summary = "Rope Q and K and store K and V in the epilogue of the QKV GEMV (one rope_kv_store_linear).";
+  let description = [{
+    A `llama.rope_kv_store` of the two parts of a `llama.split` of a `kernel = "gemv"`
+    `llama.linear` (the merged QKV projection), none of them with another user, becomes one
+    `llama.rope_kv_store_linear`: each GEMV block computes 8 rotation pairs of one head side by
+    side, ropes them in its epilogue and writes Q to an activation and K and V straight into
+    their pool slot, so the decode step skips the rope_kv_store kernel and the round trip of the
+    projection's columns (bit-identical). Projections on cuBLASLt (prefill) keep the separate
+    ops. Runs after `llc-fuse-rope-kv-store` and `llc-select-linear-kernel`.
+  }];
+  let dependentDialects = ["::llc::llama::LlamaDialect"];
+}
+
 def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::FuncOp"> {
   let summary = "Choose each projection's GEMM: a batch-invariant GEMV in decode, cuBLASLt in prefill.";
   let description = [{

@@ -22,6 +22,7 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-select-linear-kernel",    // batch-invariant GEMV in decode, cuBLASLt in prefill
       "llc-fuse-silu-mul-linear",    // the gate/up GEMV applies the SwiGLU gate in its epilogue
       "llc-fuse-rope-kv-store",      // one kernel ropes Q|K and writes K, V into the pool
+      "llc-fuse-rope-kv-store-linear", // the decode QKV GEMV does that in its epilogue
   };
   return names;
 }
@@ -55,6 +56,8 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     funcPM.addPass(createFuseSiluMulLinearPass());
   } else if (passName == "llc-fuse-rope-kv-store") {
     funcPM.addPass(createFuseRopeKVStorePass());
+  } else if (passName == "llc-fuse-rope-kv-store-linear") {
+    funcPM.addPass(createFuseRopeKVStoreLinearPass());
   } else {
     llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
   }

@@ -11,6 +11,12 @@ where gate / up are the GEMV sums above (with bias[i] / bias[I + i]): each block
 8 gate rows and the 8 matching up rows, so one thread holds both sums of a feature and applies the
 gate in the epilogue. Bit-identical to gemv_forward (2I outputs) then silu_mul_forward, without the
 silu_mul kernel or the (rows, 2I) activation's round trip.
+Roped QKV (gemv_qkv_rope_forward, made by llc-fuse-rope-kv-store-linear): w is the merged QKV
+weight; a block of the Q and K rows holds 8 rotation pairs of one head (rows d and d + D/2 as mma
+rows g and g + 8, the SwiGLU pairing again), so one thread holds both sums of a pair, rounds them
+as the plain GEMV's outputs and ropes them with rope.cuh's rope_rotate_pair into q or its pool
+slot; the V blocks store their rows into the pool. Bit-identical to gemv_forward then
+rope_kv_store_forward, without that kernel or the QKV activation's round trip.
 
 Tensor cores, one mma.m16n8k16 per 16 weight rows x 16 k x 8 batch rows: the weights are the mma's
 A (M = 16 output features), x its B (N = 8 batch rows, NT tiles of 8 for larger batches). A batch
@@ -54,6 +60,7 @@ the start of the weight stream overlaps the previous kernel's tail.
 
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/mma.cuh"
+#include "templates/kernels/rope.cuh"
 #include "templates/kernels/silu_mul.cuh"
 
 namespace gemv {
@@ -115,14 +122,76 @@ __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const
 
 template <typename T> __device__ __forceinline__ void store_out(T* p, float v) { *p = from_float<T>(v); }
 
+// The QKV projection of a decode step with the rope and the KV store in its epilogue
+// (gemv_qkv_rope_forward; HEAD_DIM 0: a plain GEMV).
+template <int HEAD_DIM>
+struct GemvRope {
+  int q_features = 0;   // rows [0, q_features): Q heads, roped into out
+  int qk_features = 0;  // rows [q_features, qk_features): K heads, roped into k_cache; the rest: V
+  const int32_t* positions = nullptr;  // [n_rows]
+  const int32_t* new_slots = nullptr;  // [n_rows]; a negative slot stores nothing
+  floatX* k_cache = nullptr;           // [kv_slots][kv_row] of one layer
+  floatX* v_cache = nullptr;
+  int kv_row = 0;  // K / V elements of a pool row (KV heads x HEAD_DIM)
+  RopeTable<HEAD_DIM> table;
+};
+template <>
+struct GemvRope<0> {};
+
+// The roped QKV projection's epilogue (see GemvRope): from the warps' partial sums, each output
+// rounded to floatX as the plain GEMV's, then a Q or K pair roped exactly as rope_kv_store_kernel
+// (rope_rotate_pair) into out or its pool slot, or a V output copied into its pool slot.
+template <int ROPE_D, int NT>
+__device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::WARPS][NT][4][32], floatX* out,
+                                                   int ld_out, const floatX* bias, int n_rows, int N, int n0,
+                                                   bool rope_block, int pair0, const GemvRope<ROPE_D>& rope) {
+  using namespace gemv;
+  const int outs = rope_block ? TILE_N / 2 : TILE_N;  // a rope block's 16 rows are 8 pairs
+  for (int e = threadIdx.x; e < NT * outs * TILE_M; e += WARPS * 32) {
+    const int nt = e / (outs * TILE_M), i = e % outs, col = (e / outs) % TILE_M;
+    const int m = nt * TILE_M + col;
+    if (m >= n_rows) continue;
+    auto sum_of = [&](int row_in_tile, int n) {  // fixed warp order, then the bias
+      float total = 0.0f;
+#pragma unroll
+      for (int wp = 0; wp < WARPS; ++wp)
+        total += partial[wp][nt][c_register(row_in_tile, col)][c_lane(row_in_tile, col)];
+      if (bias != nullptr) total += to_float(bias[n]);
+      return from_float<floatX>(total);
+    };
+    const int slot = rope.new_slots[m];
+    if (rope_block) {
+      const int d = pair0 + i;  // x1 = row d, x2 = row d + ROPE_D / 2 of the same head
+      floatX x1 = sum_of(i, d), x2 = sum_of(i + 8, d + ROPE_D / 2);
+      rope_rotate_pair(x1, x2, (float)rope.positions[m], rope.table.inv_freq[d % ROPE_D]);
+      floatX* dst;
+      if (d < rope.q_features) {
+        dst = out + (size_t)m * ld_out + d;
+      } else {
+        if (slot < 0) continue;
+        dst = rope.k_cache + (size_t)slot * rope.kv_row + (d - rope.q_features);
+      }
+      dst[0] = x1;
+      dst[ROPE_D / 2] = x2;
+    } else {
+      const int n = n0 + i;
+      if (n >= N || slot < 0) continue;
+      rope.v_cache[(size_t)slot * rope.kv_row + (n - rope.qk_features)] = sum_of(i, n);
+    }
+  }
+}
+
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
 // R: 16-row weight tiles per block (row_tiles()): each x chunk a warp loads feeds R tiles.
-template <int K, int NT, int R, typename OutT, bool SWIGLU>
+template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
-                const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N) {
+                const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N,
+                GemvRope<ROPE_D> rope) {
   using namespace gemv;
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
+  static_assert(ROPE_D == 0 || (R == 1 && !SWIGLU && std::is_same_v<OutT, floatX> && ROPE_D % TILE_N == 0),
+                "gemv: the roped QKV projection is a decode projection, HEAD_DIM a multiple of 16");
   constexpr int J = chunks_per_lane<K>();
   constexpr int UNITS = K / (32 * J);
   constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per weight tile
@@ -136,12 +205,21 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   const int n0 = blockIdx.x * R * OUTS;
   // Weight rows of tile r's mma rows g and g + 8: 16 consecutive rows, or feature
   // n0 + r*OUTS + g's gate and up rows.
+  // ROPE_D: a block of the Q and K rows holds 8 rotation pairs, rows d and d + ROPE_D / 2 of one
+  // head (d = pair0 + g), as mma rows g and g + 8, so one thread holds both sums of a pair.
+  bool rope_block = false;
+  int pair0 = 0;  // the block's first row d (head * ROPE_D + 8 * (block's index in the head))
+  if constexpr (ROPE_D > 0) {
+    rope_block = n0 < rope.qk_features;
+    pair0 = (n0 / ROPE_D) * ROPE_D + (n0 % ROPE_D) / 2;
+  }
   const floatX* w_lo[R];
   const floatX* w_hi[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    const int row_lo = min(n0 + r * OUTS + g, N - 1);
-    const int row_hi = SWIGLU ? N + row_lo : min(n0 + r * OUTS + g + 8, N - 1);
+    int row_lo = min(n0 + r * OUTS + g, N - 1);
+    int row_hi = SWIGLU ? N + row_lo : min(n0 + r * OUTS + g + 8, N - 1);
+    if (rope_block) row_lo = pair0 + g, row_hi = row_lo + ROPE_D / 2;
     w_lo[r] = w + (size_t)row_lo * K + t * 8;
     w_hi[r] = w + (size_t)row_hi * K + t * 8;
   }
@@ -226,30 +304,34 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
 #pragma unroll
       for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[r][nt][c];
     __syncthreads();
-    // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
-    // fastest: coalesced stores.
-    for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
-      const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
-      const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
-      if (m >= n_rows || n >= N) continue;
-      const int src_lane = c_lane(i, col);
-      auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
-        float total = 0.0f;
+    if constexpr (ROPE_D > 0) {
+      gemv_rope_epilogue<ROPE_D, NT>(partial, out, ld_out, bias, n_rows, N, n0, rope_block, pair0, rope);
+    } else {
+      // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
+      // fastest: coalesced stores.
+      for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
+        const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
+        const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
+        if (m >= n_rows || n >= N) continue;
+        const int src_lane = c_lane(i, col);
+        auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
+          float total = 0.0f;
 #pragma unroll
-        for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
-        return total;
-      };
-      if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-        float gate = warp_sum(c_register(i, col)), up = warp_sum(2 + c_register(i, col));
-        if (bias != nullptr) {
-          gate += to_float(bias[n]);
-          up += to_float(bias[N + n]);
+          for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
+          return total;
+        };
+        if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
+          float gate = warp_sum(c_register(i, col)), up = warp_sum(2 + c_register(i, col));
+          if (bias != nullptr) {
+            gate += to_float(bias[n]);
+            up += to_float(bias[N + n]);
+          }
+          out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
+        } else {
+          float total = warp_sum(c_register(i, col));
+          if (bias != nullptr) total += to_float(bias[n]);
+          store_out(out + (size_t)m * ld_out + n, total);
         }
-        out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
-      } else {
-        float total = warp_sum(c_register(i, col));
-        if (bias != nullptr) total += to_float(bias[n]);
-        store_out(out + (size_t)m * ld_out + n, total);
       }
     }
   }
@@ -261,10 +343,10 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
   constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
   if (NT > 2 && gemv::row_tiles(NT, N) == 2)
     launch_pdl(gemv_kernel<K, NT, (NT > 2 ? 2 : 1), OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream,
-               out, ld_out, x, ld_x, w, bias, n_rows, N);
+               out, ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{});
   else
     launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out, x,
-               ld_x, w, bias, n_rows, N);
+               ld_x, w, bias, n_rows, N, GemvRope<0>{});
 }
 
 // A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
@@ -308,4 +390,36 @@ void gemv_swiglu_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const flo
                          int ld_x, const floatX* w /*[2 * I, K]*/, const floatX* bias /*[2 * I] or null*/,
                          int n_rows, int I, cudaStream_t stream) {
   gemv_dispatch<K, MAX_ROWS, floatX, true>(out, ld_out, x, ld_x, w, bias, n_rows, I, stream);
+}
+
+// The QKV projection of a decode step with llama.rope_kv_store in its epilogue (made by
+// llc-fuse-rope-kv-store-linear): w holds q_heads then KV_HEADS heads of Q and K rows, then the
+// V rows (N = (q_heads + 2 KV_HEADS) HEAD_DIM). For token m (slot = new_slots[m]):
+//   q[m, :]            = rope(x W_q^T (+ b_q))        (q: rows at stride ld_q)
+//   k_cache[slot, :]   = rope(x W_k^T (+ b_k)),   v_cache[slot, :] = x W_v^T (+ b_v)
+// bit-identical to gemv_forward then rope_kv_store_forward (every output rounded to floatX before
+// its rope, and the same rope_rotate_pair); a negative slot stores no K / V.
+template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>
+void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX* x /*[n_rows, ld_x]*/, int ld_x,
+                           const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N,
+                           int q_heads, const int32_t* positions /*[n_rows]*/, const RopeTable<HEAD_DIM>& table,
+                           floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
+                           floatX* v_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/, const int32_t* new_slots /*[n_rows]*/,
+                           cudaStream_t stream) {
+  static_assert(HEAD_DIM % gemv::TILE_N == 0, "gemv_qkv_rope_forward: HEAD_DIM must be a multiple of 16");
+  constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
+  static_assert(MAX_NT <= 2, "gemv_qkv_rope_forward: a decode projection (at most 16 rows)");
+  if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_qkv_rope_forward", x, ld_x, w, ld_q, n_rows, q_heads * HEAD_DIM)) return;
+  launch_check(N == (q_heads + 2 * KV_HEADS) * HEAD_DIM, "gemv_qkv_rope_forward",
+               "N must be (q_heads + 2 KV_HEADS) * HEAD_DIM", N);
+  GemvRope<HEAD_DIM> rope;
+  rope.q_features = q_heads * HEAD_DIM;
+  rope.qk_features = (q_heads + KV_HEADS) * HEAD_DIM;
+  rope.positions = positions, rope.new_slots = new_slots;
+  rope.k_cache = k_cache, rope.v_cache = v_cache, rope.kv_row = KV_HEADS * HEAD_DIM;
+  rope.table = table;
+  gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
+    launch_pdl(gemv_kernel<K, decltype(tiles)::value, 1, floatX, false, HEAD_DIM>, CEIL_DIV(N, gemv::TILE_N),
+               gemv::WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope);
+  });
 }

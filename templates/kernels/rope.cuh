@@ -12,21 +12,24 @@ struct RopeTable {
   float inv_freq[HEAD_DIM / 2];
 };
 
+// Rotates one pair (x1 = head[i], x2 = head[i + D/2], inv_freq = inv_freq[i]) as the formula below,
+// in place. Every rope in templates/kernels goes through it, so all round alike.
+__device__ __forceinline__ void rope_rotate_pair(floatX& x1, floatX& x2, float position, float inv_freq) {
+  const float angle = __fmul_rn(position, inv_freq);
+  float s, c;
+  sincosf(angle, &s, &c);
+  const float a = to_float(x1), b = to_float(x2);
+  x1 = from_float<floatX>(a * c - b * s);
+  x2 = from_float<floatX>(b * c + a * s);
+}
+
 // Rotates elements i0 .. i0+7 of one head: a holds x1 = head[i0 ..], b holds x2 = head[i0 + D/2 ..]
 // (the formula below), in place. Shared by rope_kernel and rope_kv_store_kernel.
 template <int HEAD_DIM>
 __device__ __forceinline__ void rope_rotate_chunk(x128& a, x128& b, int32_t position,
                                                   const RopeTable<HEAD_DIM>& table, int i0) {
-  const float pos = (float)position;
 #pragma unroll
-  for (int e = 0; e < 8; ++e) {
-    const float angle = __fmul_rn(pos, table.inv_freq[i0 + e]);
-    float s, c;
-    sincosf(angle, &s, &c);
-    const float x1 = to_float(a.v[e]), x2 = to_float(b.v[e]);
-    a.v[e] = from_float<floatX>(x1 * c - x2 * s);
-    b.v[e] = from_float<floatX>(x2 * c + x1 * s);
-  }
+  for (int e = 0; e < 8; ++e) rope_rotate_pair(a.v[e], b.v[e], (float)position, table.inv_freq[i0 + e]);
 }
 
 /*

@@ -55,7 +55,7 @@ constexpr int kMaxContext = 1024;
 constexpr int kMaxPrefillTokens = 256;
 constexpr int kKVRowElements = 128;  // kv heads x head_dim
 constexpr size_t kPrefillArenaBytes = 1048576;
-constexpr size_t kDecodeWorkspaceOffset = 8192;
+constexpr size_t kDecodeWorkspaceOffset = 12288;
 constexpr size_t kDecodeWorkspaceBytes = (std::max<size_t>(0, flash_decoding_workspace_floats<64, 4, 2, 4>(kMaxBatch)) * sizeof(float) + 255) / 256 * 256;
 constexpr size_t kDecodeArenaBytes = kDecodeWorkspaceOffset + kDecodeWorkspaceBytes;
 constexpr size_t kArenaBytes = std::max(kPrefillArenaBytes, kDecodeArenaBytes);
@@ -140,7 +140,7 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
 
 // LLC-BEGIN decode
 static_assert(kKVRowElements == 128, "pool row shape");
-// @decode: 21 launches; its activations need 8192 bytes of the arena.
+// @decode: 19 launches; its activations need 12288 bytes of the arena.
 static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   char* arena = static_cast<char*>(args.arena);
   const int n_tokens = args.n_tokens;
@@ -157,55 +157,51 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   rmsnorm_forward<256>(t1, t0, w1, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_forward<256, kMaxBatch, floatX>(t2, 512, t1, 256, w2, nullptr, n_tokens, 512, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2>(t2, 256, t1, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
   floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
-  rope_kv_store_forward<64, 2>(t3, 256, t2, 512, t2 + 384, 512, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, n_tokens, 4, stream);  // model.layers.0.self_attn.{rope_q,rope_k,kv_store}
-  floatX* t4 = reinterpret_cast<floatX*>(arena + 4096);
-  flash_decoding_forward<64, 4, 2, 4>(t4, 256, t3, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
+  flash_decoding_forward<64, 4, 2, 4>(t3, 256, t2, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
-  floatX* t5 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_forward<256, kMaxBatch, floatX>(t5, 256, t4, 256, w3, nullptr, n_tokens, 256, stream);  // model.layers.0.self_attn.o_proj
+  floatX* t4 = reinterpret_cast<floatX*>(arena + 4096);
+  gemv_forward<256, kMaxBatch, floatX>(t4, 256, t3, 256, w3, nullptr, n_tokens, 256, stream);  // model.layers.0.self_attn.o_proj
   const floatX* w4 = weight_ptr(args, 4);
-  floatX* t6 = reinterpret_cast<floatX*>(arena + 4096);
-  floatX* t7 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t6, t7, t0, t5, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
+  floatX* t5 = reinterpret_cast<floatX*>(arena + 2048);
+  floatX* t6 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t5, t6, t0, t4, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
   const floatX* w5 = weight_ptr(args, 5);
-  floatX* t8 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_swiglu_forward<256, kMaxBatch>(t8, 512, t7, 256, w5, nullptr, n_tokens, 512, stream);  // model.layers.0.mlp.{gate_proj,up_proj,act}
+  floatX* t7 = reinterpret_cast<floatX*>(arena + 8192);
+  gemv_swiglu_forward<256, kMaxBatch>(t7, 512, t6, 256, w5, nullptr, n_tokens, 512, stream);  // model.layers.0.mlp.{gate_proj,up_proj,act}
   const floatX* w6 = weight_ptr(args, 6);
-  floatX* t9 = reinterpret_cast<floatX*>(arena + 6144);
-  gemv_forward<512, kMaxBatch, floatX>(t9, 256, t8, 512, w6, nullptr, n_tokens, 256, stream);  // model.layers.0.mlp.down_proj
+  floatX* t8 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_forward<512, kMaxBatch, floatX>(t8, 256, t7, 512, w6, nullptr, n_tokens, 256, stream);  // model.layers.0.mlp.down_proj
   const floatX* w7 = weight_ptr(args, 7);
-  floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
-  floatX* t11 = reinterpret_cast<floatX*>(arena + 2048);
-  add_rmsnorm_forward<256>(t10, t11, t6, t9, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
+  floatX* t9 = reinterpret_cast<floatX*>(arena + 4096);
+  floatX* t10 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t9, t10, t5, t8, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
-  floatX* t12 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_forward<256, kMaxBatch, floatX>(t12, 512, t11, 256, w8, nullptr, n_tokens, 512, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
-  floatX* t13 = reinterpret_cast<floatX*>(arena + 2048);
-  rope_kv_store_forward<64, 2>(t13, 256, t12, 512, t12 + 384, 512, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, n_tokens, 4, stream);  // model.layers.1.self_attn.{rope_q,rope_k,kv_store}
-  floatX* t14 = reinterpret_cast<floatX*>(arena + 4096);
-  flash_decoding_forward<64, 4, 2, 4>(t14, 256, t13, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
+  floatX* t11 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2>(t11, 256, t10, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
+  floatX* t12 = reinterpret_cast<floatX*>(arena + 2048);
+  flash_decoding_forward<64, 4, 2, 4>(t12, 256, t11, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
-  floatX* t15 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_forward<256, kMaxBatch, floatX>(t15, 256, t14, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
+  floatX* t13 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_forward<256, kMaxBatch, floatX>(t13, 256, t12, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
   const floatX* w10 = weight_ptr(args, 10);
-  floatX* t16 = reinterpret_cast<floatX*>(arena + 4096);
-  floatX* t17 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t16, t17, t10, t15, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
+  floatX* t14 = reinterpret_cast<floatX*>(arena + 2048);
+  floatX* t15 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t14, t15, t9, t13, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
-  floatX* t18 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_swiglu_forward<256, kMaxBatch>(t18, 512, t17, 256, w11, nullptr, n_tokens, 512, stream);  // model.layers.1.mlp.{gate_proj,up_proj,act}
+  floatX* t16 = reinterpret_cast<floatX*>(arena + 8192);
+  gemv_swiglu_forward<256, kMaxBatch>(t16, 512, t15, 256, w11, nullptr, n_tokens, 512, stream);  // model.layers.1.mlp.{gate_proj,up_proj,act}
   const floatX* w12 = weight_ptr(args, 12);
-  floatX* t19 = reinterpret_cast<floatX*>(arena + 6144);
-  gemv_forward<512, kMaxBatch, floatX>(t19, 256, t18, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
+  floatX* t17 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_forward<512, kMaxBatch, floatX>(t17, 256, t16, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
   const floatX* w13 = weight_ptr(args, 13);
-  floatX* t20 = reinterpret_cast<floatX*>(arena + 0);
-  floatX* t21 = reinterpret_cast<floatX*>(arena + 2048);
-  add_rmsnorm_forward<256>(t20, t21, t16, t19, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
+  floatX* t18 = reinterpret_cast<floatX*>(arena + 4096);
+  floatX* t19 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t18, t19, t14, t17, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
   const floatX* w14 = weight_ptr(args, 14);
   floatX* lm_rows = reinterpret_cast<floatX*>(arena + 0);
-  gather_rows_forward<256>(lm_rows, t21, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
+  gather_rows_forward<256>(lm_rows, t19, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
   gemv_forward<256, kMaxBatch, float>(args.logits, 512, lm_rows, 256, w14, nullptr, args.n_logit_rows, 512, stream);  // lm_head
 }
 // LLC-END decode

@@ -8,6 +8,7 @@
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/gemv.cuh"
 #include "templates/kernels/gemv_prefill.cuh"
+#include "templates/kernels/rope_kv_store.cuh"
 #include "templates/kernels/silu_mul.cuh"
 #include "test/gpu/test_common.h"
 
@@ -165,6 +166,68 @@ void check_swiglu_matches_unfused(int n_rows, bool with_bias, Rng& rng) {
                 differ, nan, written_outside, saturated));
 }
 
+// The roped QKV GEMV (llc-fuse-rope-kv-store-linear) must be bit-identical to what it replaces:
+// the merged QKV GEMV into a buffer, then rope_kv_store_forward. Positions up to 8000 (angles of
+// thousands of radians), one token with a negative slot (stores no K / V), q at a row stride
+// past its heads; the whole pool (poisoned) and q are compared bit for bit.
+template <int K, int D, int KVH>
+void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng& rng) {
+  const int q_features = q_heads * D, qk_features = (q_heads + KVH) * D, N = qk_features + KVH * D;
+  const int ld_q = q_features + 8, kv_slots = 40, row = KVH * D;
+  std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * K, -1.0, 1.0);
+  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.1, 0.1);
+  std::vector<uint16_t> b = rng.x_vector((size_t)N, -1.0, 1.0);
+  std::vector<int32_t> positions(n_rows), slots(n_rows);
+  for (int m = 0; m < n_rows; ++m) {
+    positions[m] = rng.integer(0, 8000);
+    slots[m] = (m * 7 + 3) % kv_slots;  // distinct for n_rows <= kv_slots
+  }
+  if (n_rows > 1) slots[n_rows / 2] = -1;
+  RopeTable<D> table;
+  for (int i = 0; i < D / 2; ++i) table.inv_freq[i] = (float)std::pow(500000.0, -2.0 * i / D);
+  XBuf dx(x.size()), dw(w.size()), db(b.size()), qkv((size_t)n_rows * N), q_ref((size_t)n_rows * q_features),
+      q_fused((size_t)kMaxRows * ld_q), kc_ref((size_t)kv_slots * row), vc_ref((size_t)kv_slots * row),
+      kc_fused((size_t)kv_slots * row), vc_fused((size_t)kv_slots * row);
+  DevBuf<int32_t> dpos(n_rows), dslots(n_rows);
+  dx.upload(x);
+  dw.upload(w);
+  db.upload(b);
+  dpos.upload(positions);
+  dslots.upload(slots);
+  for (XBuf* buf : {&q_fused, &kc_ref, &vc_ref, &kc_fused, &vc_fused}) buf->poison();
+  const floatX* bias = with_bias ? db.ptr : nullptr;
+  gemv_forward<K, kMaxRows, floatX>(qkv.ptr, N, dx.ptr, K, dw.ptr, bias, n_rows, N, 0);
+  rope_kv_store_forward<D, KVH>(q_ref.ptr, q_features, qkv.ptr, N, qkv.ptr + qk_features, N, dpos.ptr, table,
+                                kc_ref.ptr, vc_ref.ptr, dslots.ptr, n_rows, q_heads, 0);
+  gemv_qkv_rope_forward<K, kMaxRows, D, KVH>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads, dpos.ptr,
+                                             table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  const std::vector<uint16_t> hq = q_fused.download<uint16_t>(), hq_ref = q_ref.download<uint16_t>();
+  size_t q_differ = 0, written_outside = 0;
+  for (size_t e = 0; e < hq.size(); ++e) {
+    const int m = (int)(e / ld_q), c = (int)(e % ld_q);
+    if (m < n_rows && c < q_features)
+      q_differ += hq[e] != hq_ref[(size_t)m * q_features + c];
+    else
+      written_outside += hq[e] != 0xFFFF;
+  }
+  size_t cache_differ = 0, stored = 0;
+  const XBuf* pools[2][2] = {{&kc_fused, &kc_ref}, {&vc_fused, &vc_ref}};
+  for (const auto& pool : pools) {
+    const std::vector<uint16_t> hf = pool[0]->download<uint16_t>(), hr = pool[1]->download<uint16_t>();
+    for (size_t e = 0; e < hf.size(); ++e) {
+      cache_differ += hf[e] != hr[e];
+      stored += hr[e] != 0xFFFF;
+    }
+  }
+  const int stored_rows = n_rows - (n_rows > 1 ? 1 : 0);
+  check(q_differ == 0 && written_outside == 0 && cache_differ == 0 && stored == (size_t)2 * stored_rows * row,
+        fmt_str("gemv_qkv_rope/K%d/D%d/H%d/KVH%d/rows%d%s", K, D, q_heads, KVH, n_rows, with_bias ? "/bias" : ""),
+        fmt_str("q differing from gemv + rope_kv_store: %zu, q written outside: %zu, pool elements differing: "
+                "%zu, stored by the reference: %zu (expected %d)",
+                q_differ, written_outside, cache_differ, stored, 2 * stored_rows * row));
+}
+
 // Short prefills (gemv_prefill_forward, or gemv_forward for weights of fewer rows; MAX_ROWS = 64):
 // a prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
 // prompts, 7 batch tiles), 13 (2 tiles) or 1.
@@ -251,6 +314,11 @@ void run_gemv_tests() {
     check_swiglu_matches_unfused<512, 648>(rows, rows == 3, rng);
     check_swiglu_matches_unfused<1536, 8960>(rows, false, rng);  // Qwen2-1.5B's gate/up
   }
+  for (int rows : {1, 3, 16}) {
+    check_qkv_rope_matches_unfused<2048, 64, 8>(32, rows, false, rng);   // Llama-3.2-1B
+    check_qkv_rope_matches_unfused<1536, 128, 2>(12, rows, true, rng);   // Qwen2-1.5B (QKV bias)
+  }
+  check_qkv_rope_matches_unfused<4096, 128, 8>(32, 4, false, rng);       // Llama-3.1-8B
   // Short prefills (8 batch tiles; one weight tile per block below gemv::TWO_TILE_MIN_N features,
   // two from there); I = 648 and 3080 end mid-block.
   for (int rows : {20, 52}) check_swiglu_matches_unfused<512, 648, 64>(rows, rows == 52, rng);

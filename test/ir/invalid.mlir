@@ -280,3 +280,40 @@ func.func @rope_kv_store_cache_shape(%qk: tensor<?x80xbf16>, %v: tensor<?x16xbf1
   %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64} : (tensor<?x80xbf16>, tensor<?x16xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<2x16xbf16>, !llama.kv_view<2x16xbf16>)
   return
 }
+
+// -----
+
+func.func @rope_kv_store_linear_rows(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  %w = llama.weight "qkv" : tensor<91x64xbf16>
+  // expected-error @+1 {{weight has 91 rows, expected q's 64 plus two equal K and V parts}}
+  %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<91x64xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_linear_head_dim(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  %w = llama.weight "qkv" : tensor<96x64xbf16>
+  // expected-error @+1 {{head_dim must be a multiple of 16 (8 rotation pairs a GEMV block), found 8}}
+  %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 8 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<2x8xbf16>, !llama.kv_view<2x8xbf16>)
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_linear_kernel(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  %w = llama.weight "qkv" : tensor<96x64xbf16>
+  // expected-error @+1 {{needs kernel = "gemv" (only the decode GEMV applies the rope in its epilogue)}}
+  %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64, kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}
+
+// -----
+
+func.func @rope_kv_store_linear_bias(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) {
+  %w = llama.weight "qkv" : tensor<96x64xbf16>
+  %b = llama.weight "qkv_bias" : tensor<80xbf16>
+  // expected-error @+1 {{bias has 80 elements, expected 96}}
+  %q, %kc, %vc = llama.rope_kv_store_linear %x, %w bias %b, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<80xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return
+}

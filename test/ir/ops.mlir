@@ -64,3 +64,14 @@ func.func @rope_kv_store(%qk: tensor<?x80xbf16>, %v: tensor<?x16xbf16>, %pos: te
   %q, %kc, %vc = llama.rope_kv_store %qk, %v, %pos, %slots {head_dim = 16 : i64, theta = 5.0e+05 : f64, scaling = "llama3", factor = 32.0 : f64, layer = 2 : i64} : (tensor<?x80xbf16>, tensor<?x16xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
   return %q : tensor<?x64xbf16>
 }
+
+// CHECK-LABEL: func.func @rope_kv_store_linear
+// CHECK:         llama.rope_kv_store_linear %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {head_dim = 16 : i64, kernel = "gemv", layer = 1 : i64, scaling = "none", theta = 1.000000e+04 : f64} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+// CHECK:         llama.rope_kv_store_linear %{{.+}}, %{{.+}} bias %{{.+}}, %{{.+}}, %{{.+}} {head_dim = 16 : i64, kernel = "gemv", layer = 2 : i64, scaling = "none", theta = 1.000000e+04 : f64} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<96xbf16>, tensor<?xi32>, tensor<?xi32>)
+func.func @rope_kv_store_linear(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slots: tensor<?xi32>) -> (tensor<?x64xbf16>, tensor<?x64xbf16>) {
+  %w = llama.weight ["q", "k", "v"] rows [64, 16, 16] : tensor<96x64xbf16>
+  %b = llama.weight ["qb", "kb", "vb"] rows [64, 16, 16] : tensor<96xbf16>
+  %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 1 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  %q2, %kc2, %vc2 = llama.rope_kv_store_linear %x, %w bias %b, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 2 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<96xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
+  return %q, %q2 : tensor<?x64xbf16>, tensor<?x64xbf16>
+}
