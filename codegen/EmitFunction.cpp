@@ -274,9 +274,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                      layerCache(rs.getVCache(), "v"), meta(rs.getNewSlots()),
                      featuresOf(rs.getQ()) / rs.getHeadDim()),
          op);
-  } else if (auto rl = dyn_cast<RopeKVStoreLinearOp>(op)) {
-    if (rl.getKernel() != "gemv")
-      return unsupported(op, "rope_kv_store_linear needs the GEMV (kernel = \"gemv\")");
+  } else if (auto rl = dyn_cast<RopeKVStoreLinearOp>(op)) {  // kernel = "gemv" (verifier)
     if (llvm::Error e = noteCacheViews(op, rl.getKCache(), rl.getVCache(), rl.getLayer()))
       return e;
     auto view = cast<KVViewType>(rl.getKCache().getType());

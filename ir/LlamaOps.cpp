@@ -60,22 +60,22 @@ LogicalResult verifyWeight(Operation *op, Value weight, int64_t rank, Type activ
   return success();
 }
 
-/// `result = input W^T`: W is a rank-2 weight of the input's element type whose rows are the
-/// result's features and whose columns are the input's; `what` names the input in messages.
-LogicalResult verifyProjection(Operation *op, Value input, Value weight, Value result,
-                               StringRef what) {
+/// `input W^T (+ bias)`: W is a rank-2 weight of the input's element type whose columns are the
+/// input's features; the bias, if any, has one element of that type per weight row.
+LogicalResult verifyWeightAndBias(Operation *op, Value input, Value weight, Value bias) {
   Type elementType = elementTypeOf(input);
   if (failed(verifyWeight(op, weight, 2, elementType, "weight")))
     return failure();
   ArrayRef<int64_t> w = shapeOf(weight);
   if (w[1] != features(input))
-    return op->emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the " << what
-                             << " has " << features(input) << " features";
-  if (features(result) != w[0])
-    return op->emitOpError() << "result has " << features(result) << " features, expected "
-                             << w[0] << " (weight rows)";
-  if (elementTypeOf(result) != elementType)
-    return op->emitOpError() << "result element type differs from the " << what << "'s";
+    return op->emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
+                             << features(input) << " features";
+  if (bias) {
+    if (failed(verifyWeight(op, bias, 1, elementType, "bias")))
+      return failure();
+    if (shapeOf(bias)[0] != w[0])
+      return op->emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
+  }
   return success();
 }
 
@@ -217,41 +217,29 @@ LogicalResult AddRMSNormOp::verify() {
 }
 
 LogicalResult LinearOp::verify() {
-  if (failed(verifyProjection(*this, getInput(), getWeight(), getResult(), "input")))
+  if (failed(verifyWeightAndBias(*this, getInput(), getWeight(), getBias())))
     return failure();
-  Type elementType = elementTypeOf(getInput());
-  ArrayRef<int64_t> w = shapeOf(getWeight());
-  if (Value bias = getBias()) {
-    if (failed(verifyWeight(*this, bias, 1, elementType, "bias")))
-      return failure();
-    if (shapeOf(bias)[0] != w[0])
-      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
-  }
+  int64_t rows = shapeOf(getWeight())[0];
+  if (features(getResult()) != rows)
+    return emitOpError() << "result has " << features(getResult()) << " features, expected " << rows
+                         << " (weight rows)";
+  if (elementTypeOf(getResult()) != elementTypeOf(getInput()))
+    return emitOpError() << "result element type differs from the input's";
   return verifyLinearKernel(*this, getKernel(), getGemvMaxRows(), getShortKernel());
 }
 
 LogicalResult SwigluLinearOp::verify() {
-  Type elementType = elementTypeOf(getInput());
-  if (failed(verifyWeight(*this, getWeight(), 2, elementType, "weight")))
+  if (failed(verifyWeightAndBias(*this, getInput(), getWeight(), getBias())))
     return failure();
   ArrayRef<int64_t> w = shapeOf(getWeight());
-  if (w[1] != features(getInput()))
-    return emitOpError() << "weight is (" << w[0] << ", " << w[1] << ") but the input has "
-                         << features(getInput()) << " features";
   if (w[0] % 2 != 0)
     return emitOpError() << "weight has " << w[0]
                          << " rows: a merged gate/up weight has an even number";
   if (features(getResult()) != w[0] / 2)
     return emitOpError() << "result has " << features(getResult()) << " features, expected "
                          << w[0] / 2 << " (half the weight rows)";
-  if (elementTypeOf(getResult()) != elementType)
+  if (elementTypeOf(getResult()) != elementTypeOf(getInput()))
     return emitOpError() << "result element type differs from the input's";
-  if (Value bias = getBias()) {
-    if (failed(verifyWeight(*this, bias, 1, elementType, "bias")))
-      return failure();
-    if (shapeOf(bias)[0] != w[0])
-      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
-  }
   if (std::optional<StringRef> kernel = getKernel(); kernel && *kernel != "gemv")
     return emitOpError() << "kernel \"" << *kernel << "\" cannot apply the gate (only gemv can)";
   return success();
@@ -356,18 +344,9 @@ LogicalResult RopeKVStoreOp::verify() {
 }
 
 LogicalResult RopeKVStoreLinearOp::verify() {
-  if (failed(verifyWeight(*this, getWeight(), 2, elementTypeOf(getInput()), "weight")))
+  if (failed(verifyWeightAndBias(*this, getInput(), getWeight(), getBias())))
     return failure();
   ArrayRef<int64_t> w = shapeOf(getWeight());
-  if (w[1] != features(getInput()))
-    return emitOpError() << "weight has " << w[1] << " input features, expected "
-                         << features(getInput());
-  if (Value bias = getBias()) {
-    if (failed(verifyWeight(*this, bias, 1, elementTypeOf(getInput()), "bias")))
-      return failure();
-    if (shapeOf(bias)[0] != w[0])
-      return emitOpError() << "bias has " << shapeOf(bias)[0] << " elements, expected " << w[0];
-  }
   int64_t qFeatures = features(getQ());
   int64_t kvFeatures = (w[0] - qFeatures) / 2;
   if (failed(verifyRopeAttributes(*this, qFeatures, "q")))
