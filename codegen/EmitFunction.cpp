@@ -24,7 +24,8 @@ namespace {
 int64_t featuresOf(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
 /// One GEMV launch: `<entry><K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);`
-/// with entry gemv_forward (decode steps, gemv.cuh) or gemv_prefill_forward (gemv_prefill.cuh).
+/// with entry gemv_forward (decode steps, gemv.cuh), gemv_prefill_forward (gemv_prefill.cuh) or
+/// prefill_wgmma_forward (prefill_wgmma.cuh).
 std::string gemvCall(llvm::StringRef entry, int64_t k, const std::string &maxRows,
                      llvm::StringRef outType, const std::string &out, int64_t ldOut,
                      const std::string &x, int64_t ldX, const std::string &w,
@@ -34,7 +35,8 @@ std::string gemvCall(llvm::StringRef entry, int64_t k, const std::string &maxRow
 }
 
 /// A projection on cuBLASLt that short steps (at most gemvMaxRows rows) run on a GEMV instead
-/// (short_kernel "gemv_prefill": gemv_prefill_forward, else gemv_forward):
+/// (short_kernel "gemv_prefill": gemv_prefill_forward, "wgmma": prefill_wgmma_forward, else
+/// gemv_forward; all three take the same arguments):
 /// `if (n_rows <= R) <gemv> else ` in front of the GEMM call, or nothing.
 std::string shortStepGemv(
     std::optional<uint64_t> gemvMaxRows, std::optional<llvm::StringRef> shortKernel,
@@ -43,8 +45,9 @@ std::string shortStepGemv(
   if (!gemvMaxRows)
     return "";
   std::string rows = std::to_string(*gemvMaxRows);
-  llvm::StringRef entry =
-      shortKernel == "gemv_prefill" ? "gemv_prefill_forward" : "gemv_forward";
+  llvm::StringRef entry = shortKernel == "gemv_prefill" ? "gemv_prefill_forward"
+                          : shortKernel == "wgmma"      ? "prefill_wgmma_forward"
+                                                        : "gemv_forward";
   return fmt::format("if ({} <= {}) {} else ", nRows.str(), rows, gemv(entry, rows));
 }
 

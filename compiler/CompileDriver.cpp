@@ -138,6 +138,7 @@ int runCompile(DriverOptions options) {
   options.pipeline.maxContext = resolved->maxContext;
   options.pipeline.smCount = resolved->smCount;
   options.pipeline.maxBatch = resolved->maxBatch;
+  options.pipeline.wgmmaPrefill = resolved->wgmmaPrefill;
 
   if (!options.dumpIRDir.empty())
     if (std::error_code ec = sys::fs::create_directories(options.dumpIRDir))
@@ -181,7 +182,7 @@ int runCompile(DriverOptions options) {
   if (options.emit == "cuda")
     return 0;
 
-  NvccJob job{options.nvcc, sourcePath, output, resolved->arch, options.verbose,
+  NvccJob job{options.nvcc, sourcePath, output, resolved->nvccArch, options.verbose,
               options.resourceReport};
   Expected<std::string> nvccLog = runNvcc(job);
   if (!nvccLog)
@@ -191,7 +192,7 @@ int runCompile(DriverOptions options) {
     if (!kernels)
       return report(kernels.takeError());
     ResourceReport resources;
-    resources.arch = resolved->arch;
+    resources.arch = resolved->nvccArch;
     for (StringRef step : {"prefill", "decode"})
       resources.launches[step.str()] = launcherCalls(*source, ("model_" + step).str());
     resources.bytes = byteConstants(*source);

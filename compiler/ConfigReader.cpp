@@ -423,6 +423,9 @@ Expected<ResolvedOptions> resolveOptions(const ModelConfig &config, const Compil
       archNumber < 80)
     return fail("--arch " + resolved.arch + " is not supported: the kernels need sm_80 or newer "
                 "(bf16 tensor cores)");
+  // wgmma is an sm_90a feature: a Hopper build that uses it is built for sm_90a exactly.
+  resolved.wgmmaPrefill = options.wgmmaPrefill && archNumber == 90;
+  resolved.nvccArch = resolved.wgmmaPrefill ? "sm_90a" : resolved.arch;
   resolved.smCount = options.smCount;
   if (resolved.smCount == 0)
     resolved.smCount = archNumber >= 90 ? 132 : archNumber == 80 ? 108 : 84;

@@ -61,6 +61,7 @@ struct CompileOptions {
   std::vector<int64_t> graphBuckets; ///< empty = 1, 2, 4, ... up to maxBatch
   std::string arch = "sm_90";
   int64_t smCount = 0;          ///< 0 = from the arch (132 for sm_90)
+  bool wgmmaPrefill = true;     ///< on sm_90: short prefills on warpgroup MMA (built as sm_90a)
 };
 
 /// The compile options with every default resolved against the model; checks
@@ -74,6 +75,8 @@ struct ResolvedOptions {
   std::vector<int64_t> graphBuckets;
   std::string arch;
   int64_t smCount;
+  bool wgmmaPrefill;            ///< asked for and the arch is sm_90 (Hopper)
+  std::string nvccArch;         ///< what nvcc builds: sm_90a when wgmmaPrefill, else arch
 };
 
 } // namespace llc

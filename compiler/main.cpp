@@ -58,6 +58,9 @@ int main(int argc, char **argv) {
                       "(default 1,2,4,... up to --max-batch)");
   compile->add_option("--arch", options.compile.arch, "Target GPU architecture for nvcc")
       ->capture_default_str();
+  compile->add_flag("!--no-wgmma-prefill", options.compile.wgmmaPrefill,
+                    "On sm_90, keep short prefills on the mma.sync GEMVs instead of warpgroup MMA "
+                    "(the program is then built for sm_90, not sm_90a)");
   compile->add_option("--sm-count", options.compile.smCount,
                       "Multiprocessors of the target GPU (default from --arch: 132 for sm_90)");
   compile->add_option("--nvcc", options.nvcc,

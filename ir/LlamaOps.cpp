@@ -36,9 +36,9 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
   if (shortKernel) {
     if (!gemvMaxRows)
       return op->emitOpError() << "short_kernel needs gemv_max_rows";
-    if (*shortKernel != "gemv" && *shortKernel != "gemv_prefill")
+    if (*shortKernel != "gemv" && *shortKernel != "gemv_prefill" && *shortKernel != "wgmma")
       return op->emitOpError() << "unknown short-step kernel \"" << *shortKernel
-                               << "\" (expected gemv or gemv_prefill)";
+                               << "\" (expected gemv, gemv_prefill or wgmma)";
   }
   return success();
 }

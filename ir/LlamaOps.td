@@ -101,8 +101,9 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
     `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`; with "cublaslt",
     `gemv_max_rows = R` (1..64) says a step of at most R rows runs a GEMV instead (short
     prefills, where a GEMM tiled for thousands of rows streams the weights slowly), and
-    `short_kernel` which: "gemv" (templates/kernels/gemv.cuh) or "gemv_prefill" (the 128-row
-    blocks of gemv_prefill.cuh, for weights with enough rows to fill the GPU with them).
+    `short_kernel` which: "gemv" (templates/kernels/gemv.cuh), "gemv_prefill" (the 128-row
+    blocks of gemv_prefill.cuh, for weights with enough rows to fill the GPU with them) or
+    "wgmma" (prefill_wgmma.cuh, Hopper warpgroup MMA; needs K % 64 == 0 and an sm_90a build).
 
     ```mlir
     %q = llama.linear %x, %wq : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>) -> tensor<?x2048xbf16>

@@ -29,6 +29,7 @@ struct PipelineOptions {
   int64_t smCount = 132;
   int64_t maxBatch = 16;
   int64_t smallPrefillRows = 64;   ///< prefill steps up to this many rows use the GEMV (0: never)
+  bool wgmmaPrefill = false;       ///< those steps' projections on Hopper wgmma (sm_90a builds)
   std::set<std::string> disabled;  ///< pass arguments (e.g. "llc-index-gqa-heads") to skip.
 };
 

@@ -140,9 +140,13 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
     such op also gets `short_kernel`: "gemv_prefill" (templates/kernels/gemv_prefill.cuh, 128
     weight rows a block sharing one staged copy of x) when its weight has at least
     `wide-prefill-rows` rows and its row limit is above 16 (two batch tiles, up to which
-    gemv.cuh streams at copy bandwidth), else "gemv" (gemv.cuh). The choice depends on the weight's shape
-    only, and both kernels' sums are independent of the row count, so prefill stays
-    bit-identical alone and batched while both stay on one side of the row limit.
+    gemv.cuh streams at copy bandwidth), else "gemv" (gemv.cuh). With `wgmma-prefill` (the
+    driver sets it for sm_90, which it then builds as sm_90a) every `llama.linear` whose K is a
+    multiple of 64 gets "wgmma" instead (templates/kernels/prefill_wgmma.cuh: Hopper warpgroup
+    MMA, both operands from shared memory); the lm_head keeps the GEMV (its rows are at most
+    max-batch logit rows). The choice depends on the weight's shape only, and every short-step
+    kernel's sums are independent of the row count, so prefill stays bit-identical alone and
+    batched while both stay on one side of the row limit.
   }];
   let options = [
     Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
@@ -154,7 +158,10 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
            "(gemv_max_rows; 0: always cuBLASLt; at most 64).">,
     Option<"widePrefillRows", "wide-prefill-rows", "int64_t", /*default=*/"15360",
            "Short steps of weights with at least this many rows run gemv_prefill.cuh "
-           "(short_kernel; default: 120 blocks of 128 rows, about one wave of 132 SMs).">
+           "(short_kernel; default: 120 blocks of 128 rows, about one wave of 132 SMs).">,
+    Option<"wgmmaPrefill", "wgmma-prefill", "bool", /*default=*/"false",
+           "Short prefill steps run the projections on Hopper warpgroup MMA (short_kernel "
+           "wgmma; the program must be built for sm_90a).">
   ];
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }

@@ -20,6 +20,7 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-index-gqa-heads",         // attention reads KV head h / group: no repeat_kv copy
       "llc-select-attention-kernel", // FA2 nopad prefill, flash-decoding decode
       "llc-select-linear-kernel",    // batch-invariant GEMV in decode, cuBLASLt in prefill
+                                     // (short prefills: GEMV, or wgmma on Hopper)
       "llc-fuse-silu-mul-linear",    // the gate/up GEMV applies the SwiGLU gate in its epilogue
       "llc-fuse-rope-kv-store",      // one kernel ropes Q|K and writes K, V into the pool
       "llc-fuse-rope-kv-store-linear", // the decode QKV GEMV does that in its epilogue
@@ -51,6 +52,7 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     SelectLinearKernelPassOptions select;
     select.maxBatch = options.maxBatch;
     select.smallPrefillRows = options.smallPrefillRows;
+    select.wgmmaPrefill = options.wgmmaPrefill;
     funcPM.addPass(createSelectLinearKernelPass(select));
   } else if (passName == "llc-fuse-silu-mul-linear") {
     funcPM.addPass(createFuseSiluMulLinearPass());

@@ -6,7 +6,9 @@
 // In prefill, cuBLASLt projections get gemv_max_rows (small-prefill-rows; the lm_head:
 // max-batch): steps with at most that many rows run a GEMV, short_kernel says which:
 // "gemv_prefill" for weights of at least wide-prefill-rows rows whose steps may have more than
-// two batch tiles (16 rows; up to that the decode GEMV streams at copy bandwidth), else "gemv".
+// two batch tiles (16 rows; up to that the decode GEMV streams at copy bandwidth), else "gemv";
+// with wgmma-prefill, "wgmma" for every llama.linear whose K is a multiple of 64 (Hopper
+// warpgroup MMA over 64-k stages: prefill_wgmma.cuh).
 // The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
 // projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
 // mixes the two (and one model is batch-invariant or not as a whole).
@@ -32,6 +34,7 @@ namespace {
 constexpr int64_t kGemvKMultiple = 32;
 constexpr int64_t kGemvMaxRowsLimit = 64;  // gemv_forward's MAX_ROWS limit
 constexpr int64_t kGemvTwoTileRows = 16;   // two batch tiles of the mma's 8 columns
+constexpr int64_t kWgmmaKMultiple = 64;    // prefill_wgmma.cuh's k stage
 
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
@@ -77,7 +80,10 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
         headRows = b.getI64IntegerAttr(maxBatch);
     }
     auto shortKernel = [&](Operation *op, IntegerAttr stepRows) {
-      int64_t weightRows = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
+      auto weightType = cast<RankedTensorType>(op->getOperand(1).getType());
+      if (wgmmaPrefill && isa<LinearOp>(op) && weightType.getDimSize(1) % kWgmmaKMultiple == 0)
+        return b.getStringAttr("wgmma");
+      int64_t weightRows = weightType.getDimSize(0);
       bool wide = weightRows >= widePrefillRows && stepRows.getInt() > kGemvTwoTileRows;
       return b.getStringAttr(wide ? "gemv_prefill" : "gemv");
     };

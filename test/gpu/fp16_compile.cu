@@ -11,6 +11,7 @@
 #include "templates/kernels/embedding.cuh"
 #include "templates/kernels/gather_rows.cuh"
 #include "templates/kernels/kv_store.cuh"
+#include "templates/kernels/prefill_wgmma.cuh"
 #include "templates/kernels/rmsnorm.cuh"
 #include "templates/kernels/rope.cuh"
 #include "templates/kernels/sampling.cuh"
@@ -35,6 +36,7 @@ void fp16_instantiate_all(floatX* x, const floatX* c, float* f, const int32_t* i
   flash_decoding_forward<64, 12, 2, 16>(x, 768, c, 1024, c, c, i, 4096, i, i, 2, 0.125f, f, s);
   attention_reference_forward<128, 32, 8>(x, 4096, c, 6144, c, c, i, 4096, i, i, i, 2, 64, 0.088f, s);
   silu_mul_forward<8960>(x, c, 17920, c + 8960, 17920, 3, s);
+  prefill_wgmma_forward<1536, 64, floatX>(x, 2048, c, 1536, c, c, 3, 2048, s);
   gather_rows_forward<2048>(x, c, i, 3, s);
   sample_forward<151936>(io, f, rows, 2, s);
   convert_forward(x, v, llc::DType::bf16, 100, s);

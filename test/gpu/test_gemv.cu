@@ -1,13 +1,15 @@
-// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) and the short-prefill GEMV
-// (gemv_prefill.cuh) against a CPU fp64 reference, their batch invariance (a row's result is
-// bit-identical alone and at any position of a batch), and informational timings at Llama-3.1-8B
-// and 3.2-1B shapes against a device-to-device copy measured here.
+// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) and the short-prefill kernels
+// (gemv_prefill.cuh, and prefill_wgmma.cuh's warpgroup MMA) against a CPU fp64 reference, their
+// batch invariance (a row's result is bit-identical alone and at any position of a batch), and
+// informational timings at Llama-3.1-8B and 3.2-1B shapes against a device-to-device copy
+// measured here. Built for sm_90a (wgmma).
 #include <algorithm>
 #include <vector>
 
 #include "templates/kernels/convert.cuh"
 #include "templates/kernels/gemv.cuh"
 #include "templates/kernels/gemv_prefill.cuh"
+#include "templates/kernels/prefill_wgmma.cuh"
 #include "templates/kernels/rope_kv_store.cuh"
 #include "templates/kernels/silu_mul.cuh"
 #include "test/gpu/test_common.h"
@@ -24,17 +26,24 @@ template <> float out_to_f32<floatX>(floatX v) {
   return x_to_f32(bits);
 }
 
-// The two GEMVs have the same signature: decode steps' and short prefills'.
-template <int K, int MAX_ROWS, typename OutT, bool PREFILL>
+// The kernels a linear's step can run (llama.linear's kernel / short_kernel); one signature.
+enum class Kind { kGemv, kGemvPrefill, kWgmma };
+constexpr const char* kind_name(Kind kind) {
+  return kind == Kind::kGemv ? "gemv" : kind == Kind::kGemvPrefill ? "gemv_prefill" : "prefill_wgmma";
+}
+
+template <int K, int MAX_ROWS, typename OutT, Kind KIND>
 void run_gemv(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias, int n_rows,
               int N) {
-  if constexpr (PREFILL)
+  if constexpr (KIND == Kind::kGemvPrefill)
     gemv_prefill_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
+  else if constexpr (KIND == Kind::kWgmma)
+    prefill_wgmma_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
   else
     gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
 }
 
-template <int K, typename OutT, int MAX_ROWS = kMaxRows, bool PREFILL = false>
+template <int K, typename OutT, int MAX_ROWS = kMaxRows, Kind KIND = Kind::kGemv>
 void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   const int ld_x = K + 16, ld_out = N + 8;
   std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
@@ -46,7 +55,7 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
   db.upload(bias);
   DevBuf<OutT> dout((size_t)MAX_ROWS * ld_out);
   dout.poison();
-  run_gemv<K, MAX_ROWS, OutT, PREFILL>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
+  run_gemv<K, MAX_ROWS, OutT, KIND>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, with_bias ? db.ptr : nullptr,
                                        n_rows, N);
   cudaCheck(cudaDeviceSynchronize());
 
@@ -78,7 +87,7 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
       if (err > 1e-4 * mag + out_round * std::fabs(sum) + 1e-30) ++bad;
     }
   check(bad == 0 && nan == 0 && unwritten_past == 0,
-        fmt_str("%s/%s/K%d/N%d/rows%d%s", PREFILL ? "gemv_prefill" : "gemv", name, K, N, n_rows,
+        fmt_str("%s/%s/K%d/N%d/rows%d%s", kind_name(KIND), name, K, N, n_rows,
                 with_bias ? "/bias" : ""),
         fmt_str("max_abs=%.3g bad=%zu nan(unwritten)=%zu written_outside=%zu", max_abs, bad, nan,
                 unwritten_past));
@@ -228,33 +237,35 @@ void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng
                 q_differ, written_outside, cache_differ, stored, 2 * stored_rows * row));
 }
 
-// Short prefills (gemv_prefill_forward, or gemv_forward for weights of fewer rows; MAX_ROWS = 64):
-// a prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
-// prompts, 7 batch tiles), 13 (2 tiles) or 1.
-template <int K, bool PREFILL>
+// Short prefills (MAX_ROWS = 64: gemv_prefill_forward, gemv_forward, prefill_wgmma_forward): a
+// prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
+// prompts; 7 batch tiles, or wgmma's 64-row B), 24 (wgmma's 32-row B), 13 (2 tiles, 16-row B) or 1.
+template <int K, Kind KIND>
 void check_short_prefill_invariance(int N, Rng& rng) {
-  constexpr int kRows = 52, kPart = 13;
+  constexpr int kRows = 52;
   std::vector<uint16_t> x = rng.x_vector((size_t)kRows * K, -1.0, 1.0);
   std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
-  XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kPart * N), one(N);
+  XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kRows * N);
   dx.upload(x);
   dw.upload(w);
-  run_gemv<K, 64, floatX, PREFILL>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N);
-  const int first = 20;  // rows 20..32 as a prefill of their own
-  run_gemv<K, 64, floatX, PREFILL>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, kPart, N);
-  const std::vector<uint16_t> ha = all.download<uint16_t>(), hp = part.download<uint16_t>();
-  size_t differ_part = 0, differ_one = 0;
-  for (int r = 0; r < kPart; ++r)
-    differ_part += memcmp(hp.data() + (size_t)r * N, ha.data() + (size_t)(first + r) * N, N * 2) != 0;
-  for (int m : {0, 7, 8, 51}) {
-    run_gemv<K, 64, floatX, PREFILL>(one.ptr, N, dx.ptr + (size_t)m * K, K, dw.ptr, nullptr, 1, N);
-    const std::vector<uint16_t> ho = one.download<uint16_t>();
-    differ_one += memcmp(ho.data(), ha.data() + (size_t)m * N, N * 2) != 0;
-  }
-  check(differ_part == 0 && differ_one == 0,
-        fmt_str("%s_short_prefill_invariance/K%d/N%d", PREFILL ? "gemv_prefill" : "gemv", K, N),
-        fmt_str("rows differing: 13-row prefill %zu of 13, single-row prefill %zu of 4", differ_part,
-                differ_one));
+  run_gemv<K, 64, floatX, KIND>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N);
+  const std::vector<uint16_t> ha = all.download<uint16_t>();
+  // Rows [first, first + rows) as a prefill of their own.
+  auto rows_differing = [&](int first, int rows) {
+    run_gemv<K, 64, floatX, KIND>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, rows, N);
+    const std::vector<uint16_t> hp = part.download<uint16_t>();
+    size_t differ = 0;
+    for (int r = 0; r < rows; ++r)
+      differ += memcmp(hp.data() + (size_t)r * N, ha.data() + (size_t)(first + r) * N, N * 2) != 0;
+    return differ;
+  };
+  const size_t differ_13 = rows_differing(20, 13), differ_24 = rows_differing(28, 24);
+  size_t differ_one = 0;
+  for (int m : {0, 7, 8, 51}) differ_one += rows_differing(m, 1);
+  check(differ_13 == 0 && differ_24 == 0 && differ_one == 0,
+        fmt_str("%s_short_prefill_invariance/K%d/N%d", kind_name(KIND), K, N),
+        fmt_str("rows differing: 13-row prefill %zu of 13, 24-row prefill %zu of 24, single-row prefill %zu of 4",
+                differ_13, differ_24, differ_one));
 }
 
 template <int K, typename OutT>
@@ -273,9 +284,10 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
   DevBuf<OutT> out((size_t)64 * N);
   // Ten back-to-back calls per timing, as in a decode step (one call between two events also
   // times the event and launch latency); each call reads the next copy of the weight. Decode
-  // batches run the program's GEMV instantiation (MAX_ROWS = max batch); the short prefill both
-  // kernels a short step can have (MAX_ROWS = 64): gemv.cuh's and gemv_prefill.cuh's.
-  enum class Kernel { kDecode, kShortGemv, kShortPrefill };
+  // batches run the program's GEMV instantiation (MAX_ROWS = max batch); the short prefill every
+  // kernel a short step can have (MAX_ROWS = 64): gemv.cuh's, gemv_prefill.cuh's and, on sm_90,
+  // prefill_wgmma.cuh's (also at 13 rows, one seed prompt alone).
+  enum class Kernel { kDecode, kShortGemv, kShortPrefill, kShortWgmma };
   auto time_one = [&](Kernel kernel, int rows) {
     constexpr int kBurst = 10;
     int call = 0;
@@ -286,18 +298,25 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
           gemv_forward<K, kMaxRows, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
         else if (kernel == Kernel::kShortGemv)
           gemv_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
-        else
+        else if (kernel == Kernel::kShortPrefill)
           gemv_prefill_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
+        else
+          prefill_wgmma_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
       }
     }) / kBurst;
     const double gbps = bytes / (ms * 1e-3) / 1e9;
     info(fmt_str("bench %s %s N%d K%d rows%d: %.4f ms, %.0f GB/s of weights = %.2f of copy bandwidth",
-                 kernel == Kernel::kShortPrefill ? "gemv_prefill" : "gemv", name, N, K, rows, ms, gbps,
+                 kernel == Kernel::kShortPrefill ? "gemv_prefill"
+                 : kernel == Kernel::kShortWgmma ? "prefill_wgmma"
+                                                 : "gemv",
+                 name, N, K, rows, ms, gbps,
                  gbps / copy_gbps));
   };
   for (int rows : {1, 4, 16}) time_one(Kernel::kDecode, rows);
   time_one(Kernel::kShortGemv, kPrefillRows);
   time_one(Kernel::kShortPrefill, kPrefillRows);
+  time_one(Kernel::kShortWgmma, kPrefillRows);
+  time_one(Kernel::kShortWgmma, 13);
 }
 
 }  // namespace
@@ -326,17 +345,28 @@ void run_gemv_tests() {
   // Short prefills: gemv_prefill_forward (weights of many rows) in every batch-tile
   // instantiation (1 to 8 tiles), units of 128 and 32 k, odd N, fp32 logits; and gemv_forward
   // with MAX_ROWS = 64 (the other weights), one or two weight tiles a block.
+  constexpr Kind kPrefill = Kind::kGemvPrefill, kWgmma = Kind::kWgmma;
   for (int rows : {1, 5, 13, 20, 33, 52, 64})
-    check_gemv<2048, floatX, 64, true>("short_prefill", 1030, rows, rows == 52 || rows == 5, rng);
-  check_gemv<2048, float, 64, true>("short_prefill_lm_head_f32", 2051, 40, false, rng);
-  check_gemv<1056, floatX, 64, true>("short_prefill_k_unit32", 520, 21, true, rng);  // K % 64 != 0
+    check_gemv<2048, floatX, 64, kPrefill>("short_prefill", 1030, rows, rows == 52 || rows == 5, rng);
+  check_gemv<2048, float, 64, kPrefill>("short_prefill_lm_head_f32", 2051, 40, false, rng);
+  check_gemv<1056, floatX, 64, kPrefill>("short_prefill_k_unit32", 520, 21, true, rng);  // K % 64 != 0
+  // prefill_wgmma_forward: every B width (16, 32, 64 rows), k split over 5 blocks with uneven
+  // ranges (N = 1030: 17 tiles of 64, the last of 6 rows; 32 k tiles), no split (N = 8200 ends
+  // mid-tile), bias, fp32 logits, the 8B down projection's K.
+  for (int rows : {1, 5, 13, 16, 17, 20, 32, 33, 52, 64})
+    check_gemv<2048, floatX, 64, kWgmma>("short_wgmma_split", 1030, rows, rows == 52 || rows == 5, rng);
+  for (int rows : {3, 29, 52}) check_gemv<512, floatX, 64, kWgmma>("short_wgmma", 8200, rows, rows == 29, rng);
+  check_gemv<2048, float, 64, kWgmma>("short_wgmma_f32", 2051, 40, true, rng);
+  check_gemv<14336, floatX, 64, kWgmma>("short_wgmma_down_8b", 4096, 52, false, rng);
   for (int rows : {20, 52, 64})
     check_gemv<2048, floatX, 64>("short_step", 1030, rows, rows == 52, rng);
   check_gemv<2048, floatX, 64>("short_step_two_tiles", 4000, 52, true, rng);  // >= TWO_TILE_MIN_N
   check_gemv<2048, float, 64>("short_step_lm_head_f32", 2051, 40, false, rng);
-  check_short_prefill_invariance<4096, true>(768, rng);
-  check_short_prefill_invariance<4096, false>(768, rng);
-  check_short_prefill_invariance<4096, false>(4000, rng);
+  check_short_prefill_invariance<4096, kPrefill>(768, rng);
+  check_short_prefill_invariance<4096, Kind::kGemv>(768, rng);
+  check_short_prefill_invariance<4096, Kind::kGemv>(4000, rng);
+  check_short_prefill_invariance<4096, kWgmma>(768, rng);     // k split in 5
+  check_short_prefill_invariance<1024, kWgmma>(16384, rng);   // no split
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
 }

@@ -252,7 +252,7 @@ func.func @short_kernel_without_rows(%x: tensor<?x64xbf16>) {
 
 func.func @short_kernel_unknown(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) {
   %w = llama.weight "w" : tensor<32x64xbf16>
-  // expected-error @+1 {{unknown short-step kernel "gemm" (expected gemv or gemv_prefill)}}
+  // expected-error @+1 {{unknown short-step kernel "gemm" (expected gemv, gemv_prefill or wgmma)}}
   %l = llama.lm_head %x, %w, %rows {kernel = "cublaslt", gemv_max_rows = 8 : i64, short_kernel = "gemm"} : (tensor<?x64xbf16>, tensor<32x64xbf16>, tensor<?xi32>) -> tensor<?x32xf32>
   return
 }

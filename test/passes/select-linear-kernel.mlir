@@ -9,6 +9,9 @@
 // RUN: llc-opt %s --split-input-file --verify-diagnostics \
 // RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wide-prefill-rows=64}))' \
 // RUN:   | FileCheck %s --check-prefix=WIDE
+// RUN: llc-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wgmma-prefill=true}))' \
+// RUN:   | FileCheck %s --check-prefix=WGMMA
 
 // Decode multiplies at most max-batch rows: every projection streams its weight in the GEMV.
 // CHECK-LABEL: func.func @decode
@@ -44,6 +47,11 @@ func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf
 // WIDE-LABEL:      func.func @prefill
 // WIDE:            llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv_prefill"}
 // WIDE:            llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
+// With wgmma-prefill (Hopper), the projections' short steps run prefill_wgmma.cuh; the lm_head's
+// logit rows stay on the GEMV.
+// WGMMA-LABEL:     func.func @prefill
+// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "wgmma"}
+// WGMMA:           llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
 func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
     attributes {llama.step = "prefill"} {
   %w = llama.weight "w" : tensor<64x64xbf16>
@@ -66,6 +74,22 @@ func.func @decode_odd_k(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16>
   %y = llama.linear %x, %w1 : (tensor<?x64xbf16>, tensor<72x64xbf16>) -> tensor<?x72xbf16>
   %w2 = llama.weight "w2" : tensor<64x72xbf16>
   %z = llama.linear %y, %w2 : (tensor<?x72xbf16>, tensor<64x72xbf16>) -> tensor<?x64xbf16>
+  return %z : tensor<?x64xbf16>
+}
+
+// -----
+
+// wgmma reads K in stages of 64: a projection with K = 96 keeps the GEMV for its short steps (the
+// choice is per weight shape, so every step of that projection still runs one kernel).
+// WGMMA-LABEL:     func.func @prefill_k96
+// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "wgmma"} : (tensor<?x64xbf16>, tensor<96x64xbf16>)
+// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv"} : (tensor<?x96xbf16>, tensor<64x96xbf16>)
+func.func @prefill_k96(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16>
+    attributes {llama.step = "prefill"} {
+  %w1 = llama.weight "w1" : tensor<96x64xbf16>
+  %y = llama.linear %x, %w1 : (tensor<?x64xbf16>, tensor<96x64xbf16>) -> tensor<?x96xbf16>
+  %w2 = llama.weight "w2" : tensor<64x96xbf16>
+  %z = llama.linear %y, %w2 : (tensor<?x96xbf16>, tensor<64x96xbf16>) -> tensor<?x64xbf16>
   return %z : tensor<?x64xbf16>
 }
 
