@@ -68,8 +68,6 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
                             const floatX* __restrict__ v_cache, const int32_t* __restrict__ slot_table,
                             int max_context, const int32_t* __restrict__ seq_rows,
                             const int32_t* __restrict__ kv_lens, float scale_log2, float* __restrict__ workspace) {
-  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
-  pdl_launch_dependents();
   using namespace flash_decoding;
   constexpr int D = HEAD_DIM;
   constexpr int CHUNKS = D / 8;
@@ -78,6 +76,7 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   constexpr int GROUP = N_HEADS / N_KV_HEADS;
   constexpr int REC = D + 4;
   constexpr int THREADS = WARPS * 32;
+  constexpr int TILE_ITEMS = KT * CHUNKS / 32;  // 16-byte K (and V) copies per lane per tile
 
   extern __shared__ __align__(16) unsigned char smem_raw[];
   floatX* sQ = reinterpret_cast<floatX*>(smem_raw);
@@ -87,6 +86,10 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int g = lane / 4, t4 = lane % 4;
 
+  // Before the PDL wait, only the step's metadata (common.cuh: "early reads"): the lengths and
+  // sequence rows, uploaded before the step's first kernel, and this warp's first tile's slot
+  // indices, written by its slot_table_update (codegen checks that two launches precede this one).
+  // Q and the newest K/V row come from the kernel just before: they are read after the wait.
   const int kv_len = max(kv_lens[b], 0);
   const int chunk = split_rows<KV_SPLITS>(kv_len);
   const int begin = split * chunk;
@@ -94,10 +97,42 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   float* rec0 = workspace + (((size_t)b * N_HEADS + (size_t)kvh * GROUP) * KV_SPLITS + split) * REC;
   constexpr size_t HEAD_STRIDE = (size_t)KV_SPLITS * REC;  // between consecutive heads' records
 
-  if (begin >= end) return;  // past used_splits(kv_len): the merge reads no record of it
   const int32_t* slots = slot_table + (size_t)seq_rows[b] * max_context;
+  const int n_tiles = CEIL_DIV(end - begin, KT);
+  const int n_mine = n_tiles > warp ? CEIL_DIV(n_tiles - warp, WARPS) : 0;
+  int first_slots[TILE_ITEMS];  // slot of row j = first tile start + idx / CHUNKS, idx = lane + 32 k
+#pragma unroll
+  for (int k = 0; k < TILE_ITEMS; ++k) {
+    const int j = begin + warp * KT + (lane + 32 * k) / CHUNKS;
+    first_slots[k] = n_mine > 0 && j < end ? slots[j] : 0;
+  }
 
-  // Q: the group's query heads are contiguous columns of token b's row.
+  pdl_wait();  // Q and the newest K/V row come from the kernel before (common.cuh: PDL)
+  pdl_launch_dependents();
+  // Past used_splits(kv_len): the merge reads no record of it. Only after the wait: a grid whose
+  // blocks all left before waiting would not imply its predecessor's completion (common.cuh).
+  if (begin >= end) return;
+
+  // This warp's stage st: K tile [KT][D] then V tile [KT][D], both swizzled. slot_of(k, j): the
+  // pool slot of row j, the lane's k-th copy of the tile.
+  auto stage_k = [&](int st) { return sStage + (size_t)(warp * STAGES + st) * 2 * KT * D; };
+  auto load_tile = [&](int st, int start, auto slot_of) {
+    floatX* sK = stage_k(st);
+    floatX* sV = sK + KT * D;
+#pragma unroll
+    for (int k = 0; k < TILE_ITEMS; ++k) {
+      const int idx = lane + 32 * k;
+      const int r = idx / CHUNKS, c = idx % CHUNKS, j = start + r;
+      const bool valid = j < end;
+      size_t off = 0;
+      if (valid) off = ((size_t)slot_of(k, j) * N_KV_HEADS + kvh) * D + c * 8;
+      cp_async16(sK + swizzle_offset<D>(r, c), k_cache + off, valid);
+      cp_async16(sV + swizzle_offset<D>(r, c), v_cache + off, valid);
+    }
+  };
+
+  // Q (the group's query heads, contiguous columns of token b's row) and the first K/V tile go
+  // out together: one round trip after the wait instead of two.
   for (int idx = tid; idx < 16 * CHUNKS; idx += THREADS) {
     const int r = idx / CHUNKS, c = idx % CHUNKS;
     const bool valid = r < GROUP;
@@ -106,30 +141,13 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
     cp_async16(sQ + swizzle_offset<D>(r, c), src, valid);
   }
   cp_async_commit();
-  cp_async_wait<0>();
+  if (n_mine > 0) load_tile(0, begin + warp * KT, [&](int k, int) { return first_slots[k]; });
+  cp_async_commit();
+  cp_async_wait<1>();  // the Q group (the first tile may still be in flight)
   __syncthreads();
   uint32_t qf[D_STEPS][4];
 #pragma unroll
   for (int kk = 0; kk < D_STEPS; ++kk) ldmatrix_x4(qf[kk], sQ + swizzle_offset<D>(lane % 16, kk * 2 + lane / 16));
-
-  // This warp's stage st: K tile [KT][D] then V tile [KT][D], both swizzled.
-  auto stage_k = [&](int st) { return sStage + (size_t)(warp * STAGES + st) * 2 * KT * D; };
-  auto load_tile = [&](int st, int start) {
-    floatX* sK = stage_k(st);
-    floatX* sV = sK + KT * D;
-#pragma unroll
-    for (int idx = lane; idx < KT * CHUNKS; idx += 32) {
-      const int r = idx / CHUNKS, c = idx % CHUNKS, j = start + r;
-      const bool valid = j < end;
-      size_t off = 0;
-      if (valid) off = ((size_t)slots[j] * N_KV_HEADS + kvh) * D + c * 8;
-      cp_async16(sK + swizzle_offset<D>(r, c), k_cache + off, valid);
-      cp_async16(sV + swizzle_offset<D>(r, c), v_cache + off, valid);
-    }
-  };
-
-  const int n_tiles = CEIL_DIV(end - begin, KT);
-  const int n_mine = n_tiles > warp ? CEIL_DIV(n_tiles - warp, WARPS) : 0;
 
   float o[D_TILES][4];
 #pragma unroll
@@ -137,11 +155,9 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   float row_max[2] = {-INFINITY, -INFINITY};
   float row_sum[2] = {0.0f, 0.0f};
 
-  if (n_mine > 0) load_tile(0, begin + warp * KT);
-  cp_async_commit();
   for (int it = 0; it < n_mine; ++it) {
     const int start = begin + (warp + it * WARPS) * KT;
-    if (it + 1 < n_mine) load_tile((it + 1) % STAGES, start + WARPS * KT);
+    if (it + 1 < n_mine) load_tile((it + 1) % STAGES, start + WARPS * KT, [&](int, int j) { return slots[j]; });
     cp_async_commit();     // possibly empty: keeps the group count uniform
     cp_async_wait<1>();    // everything but the newest group: tile `it` has landed
     __syncwarp();
@@ -266,15 +282,17 @@ template <int HEAD_DIM, int N_HEADS, int KV_SPLITS>
 __global__ void __launch_bounds__(HEAD_DIM)
 flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* __restrict__ workspace,
                             const int32_t* __restrict__ kv_lens) {
-  pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
-  pdl_launch_dependents();
   constexpr int D = HEAD_DIM;
   constexpr int REC = D + 4;
   __shared__ float s_w[KV_SPLITS];
   __shared__ float s_inv;
   const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
   const float* recs = workspace + ((size_t)b * N_HEADS + h) * KV_SPLITS * REC;
+  // kv_lens is step metadata, uploaded before the step's first kernel: read before the wait
+  // (common.cuh: "early reads"); the records come from the split kernel just before.
   const int splits = flash_decoding::used_splits<KV_SPLITS>(max(kv_lens[b], 0));
+  pdl_wait();
+  pdl_launch_dependents();
   for (int sp = d; sp < splits; sp += D) s_w[sp] = recs[(size_t)sp * REC + D];
   __syncthreads();
   if (d == 0) {

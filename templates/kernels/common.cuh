@@ -174,6 +174,13 @@ __device__ __forceinline__ float block_reduce_max(float v) {
 //   2. pdl_launch_dependents() right after that wait: the next kernel may start launching.
 //   3. launch_pdl(...) launches such a kernel with programmatic stream serialisation allowed;
 //      a kernel that does not follow 1. must never be launched with it.
+// Early reads: a kernel may read before its pdl_wait() what the kernels two or more launches back
+// in the stream (and the copies before them) wrote: the kernel just before it passed its own
+// wait before letting it start, so everything earlier had completed. This holds because every
+// block of every kernel passes its pdl_wait() before it exits (a grid whose blocks all left
+// early would complete without implying its predecessor's completion): keep it so. The decode step's
+// metadata (lengths, rows, slots: copied before its first kernel) and the slot table (its first
+// kernel) are read that way by flash-decoding, which is at least the step's fourth kernel.
 // Without the attribute (or before sm_90) both calls are no-ops, so the kernels stay correct on
 // any stream, captured into a CUDA graph or not. LLC_NO_PDL=1 in the environment launches
 // without the attribute (to measure what PDL buys).
