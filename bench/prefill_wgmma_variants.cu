@@ -65,7 +65,7 @@ void sweep(const char* name, int N, double copy_gbps) {
   report(wide ? "gemv_prefill" : "gemv", 52, g52, nullptr, nullptr);
   auto variant = [&](auto mt, auto stages, int target_blocks) {
     constexpr int MT = decltype(mt)::value, ST = decltype(stages)::value;
-    const int splits = prefill_wgmma::choose_splits(N, K, 64 * MT, ST, target_blocks);
+    const int splits = prefill_wgmma::choose_splits(N, K, 64 * MT, target_blocks);
     auto run = [&](const floatX* w, int rows) {
       if (rows <= 16) prefill_wgmma_launch<K, MT, 16, ST>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, splits, 0);
       else prefill_wgmma_launch<K, MT, 64, ST>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, splits, 0);

@@ -18,9 +18,9 @@ using namespace llc::llama;
 #include "ir/LlamaOps.cpp.inc"
 
 namespace {
-/// A linear's or lm_head's kernel choice, if any, is one llc-llama has; a GEMV row limit
-/// refines a cuBLASLt choice and fits the GEMV (at most 64 rows); the short-step kernel, if
-/// named, comes with that limit.
+/// A linear's or lm_head's kernel choice, if any, is one llc-llama has; a short-step row limit
+/// refines a cuBLASLt choice and fits the short-step kernel (at most 64 rows for the GEMVs, 128
+/// for wgmma); the short-step kernel, if named, comes with that limit.
 LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
                                  std::optional<uint64_t> gemvMaxRows,
                                  std::optional<StringRef> shortKernel) {
@@ -30,8 +30,11 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
   if (gemvMaxRows) {
     if (kernel != "cublaslt")
       return op->emitOpError() << "gemv_max_rows refines kernel = \"cublaslt\" only";
-    if (*gemvMaxRows < 1 || *gemvMaxRows > 64)
-      return op->emitOpError() << "gemv_max_rows must be in [1, 64], found " << *gemvMaxRows;
+    uint64_t limit = shortKernel == "wgmma" ? 128 : 64;  // prefill_wgmma.cuh's, the GEMVs'
+    if (*gemvMaxRows < 1 || *gemvMaxRows > limit)
+      return op->emitOpError() << "gemv_max_rows must be in [1, " << limit << "]"
+                               << (limit == 128 ? " with short_kernel = \"wgmma\"" : "")
+                               << ", found " << *gemvMaxRows;
   }
   if (shortKernel) {
     if (!gemvMaxRows)
@@ -39,6 +42,9 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
     if (*shortKernel != "gemv" && *shortKernel != "gemv_prefill" && *shortKernel != "wgmma")
       return op->emitOpError() << "unknown short-step kernel \"" << *shortKernel
                                << "\" (expected gemv, gemv_prefill or wgmma)";
+    int64_t k = cast<ShapedType>(op->getOperand(1).getType()).getShape()[1];
+    if (*shortKernel == "wgmma" && k % 64 != 0)
+      return op->emitOpError() << "short_kernel = \"wgmma\" reads K in stages of 64, found K = " << k;
   }
   return success();
 }

@@ -142,9 +142,10 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
     `wide-prefill-rows` rows and its row limit is above 16 (two batch tiles, up to which
     gemv.cuh streams at copy bandwidth), else "gemv" (gemv.cuh). With `wgmma-prefill` (the
     driver sets it for sm_90, which it then builds as sm_90a) every `llama.linear` whose K is a
-    multiple of 64 gets "wgmma" instead (templates/kernels/prefill_wgmma.cuh: Hopper warpgroup
-    MMA, both operands from shared memory); the lm_head keeps the GEMV (its rows are at most
-    max-batch logit rows). The choice depends on the weight's shape only, and every short-step
+    multiple of 64 gets "wgmma" instead, with `gemv_max_rows = wgmma-prefill-rows` (128:
+    templates/kernels/prefill_wgmma.cuh, Hopper warpgroup MMA with both operands in shared
+    memory, streams the weights at up to 128 rows); the lm_head keeps the GEMV (its rows are at
+    most max-batch logit rows). The choice depends on the weight's shape only, and every short-step
     kernel's sums are independent of the row count, so prefill stays bit-identical alone and
     batched while both stay on one side of the row limit.
   }];
@@ -161,7 +162,10 @@ def SelectLinearKernelPass : Pass<"llc-select-linear-kernel", "::mlir::func::Fun
            "(short_kernel; default: 120 blocks of 128 rows, about one wave of 132 SMs).">,
     Option<"wgmmaPrefill", "wgmma-prefill", "bool", /*default=*/"false",
            "Short prefill steps run the projections on Hopper warpgroup MMA (short_kernel "
-           "wgmma; the program must be built for sm_90a).">
+           "wgmma; the program must be built for sm_90a).">,
+    Option<"wgmmaPrefillRows", "wgmma-prefill-rows", "int64_t", /*default=*/"128",
+           "With wgmma-prefill: prefill steps of at most this many tokens run prefill_wgmma.cuh "
+           "(gemv_max_rows; 0: none; at most 128).">
   ];
   let dependentDialects = ["::llc::llama::LlamaDialect"];
 }

@@ -7,8 +7,9 @@
 // max-batch): steps with at most that many rows run a GEMV, short_kernel says which:
 // "gemv_prefill" for weights of at least wide-prefill-rows rows whose steps may have more than
 // two batch tiles (16 rows; up to that the decode GEMV streams at copy bandwidth), else "gemv";
-// with wgmma-prefill, "wgmma" for every llama.linear whose K is a multiple of 64 (Hopper
-// warpgroup MMA over 64-k stages: prefill_wgmma.cuh).
+// with wgmma-prefill, every llama.linear whose K is a multiple of 64 gets "wgmma" instead, with
+// gemv_max_rows = wgmma-prefill-rows (128 by default: Hopper warpgroup MMA over 64-k stages,
+// prefill_wgmma.cuh, streams the weights at up to 128 rows where cuBLASLt's tiles do not).
 // The GEMV reads K in 16-byte pieces of 4 lanes (templates/kernels/gemv.cuh): a function whose
 // projections do not all have K % 32 == 0 keeps cuBLASLt for all of them, so that a step never
 // mixes the two (and one model is batch-invariant or not as a whole).
@@ -35,6 +36,7 @@ constexpr int64_t kGemvKMultiple = 32;
 constexpr int64_t kGemvMaxRowsLimit = 64;  // gemv_forward's MAX_ROWS limit
 constexpr int64_t kGemvTwoTileRows = 16;   // two batch tiles of the mma's 8 columns
 constexpr int64_t kWgmmaKMultiple = 64;    // prefill_wgmma.cuh's k stage
+constexpr int64_t kWgmmaMaxRowsLimit = 128; // prefill_wgmma_forward's MAX_ROWS limit
 
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
@@ -51,6 +53,11 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
     if (maxBatch < 1 || maxGemvRows < 1 || maxGemvRows > 32) {
       func.emitError() << "llc-select-linear-kernel: max-batch must be positive and "
                           "max-gemv-rows in [1, 32]";
+      return signalPassFailure();
+    }
+    if (wgmmaPrefillRows < 0 || wgmmaPrefillRows > kWgmmaMaxRowsLimit) {
+      func.emitError() << "llc-select-linear-kernel: wgmma-prefill-rows must be in [0, "
+                       << kWgmmaMaxRowsLimit << "]";
       return signalPassFailure();
     }
     if (smallPrefillRows < 0 || smallPrefillRows > kGemvMaxRowsLimit) {
@@ -72,25 +79,27 @@ struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLine
     StringAttr kernel = StringAttr::get(&getContext(), gemv ? "gemv" : "cublaslt");
     // Short prefills: the GEMV below a row limit, where every K allows it.
     Builder b(&getContext());
-    IntegerAttr linearRows, headRows;
+    IntegerAttr linearRows, headRows, wgmmaRows;
     if (*step == "prefill" && gemvFits) {
       if (smallPrefillRows > 0)
         linearRows = b.getI64IntegerAttr(smallPrefillRows);
       if (maxBatch <= kGemvMaxRowsLimit)
         headRows = b.getI64IntegerAttr(maxBatch);
+      if (wgmmaPrefill && wgmmaPrefillRows > 0)
+        wgmmaRows = b.getI64IntegerAttr(wgmmaPrefillRows);
     }
     auto shortKernel = [&](Operation *op, IntegerAttr stepRows) {
-      auto weightType = cast<RankedTensorType>(op->getOperand(1).getType());
-      if (wgmmaPrefill && isa<LinearOp>(op) && weightType.getDimSize(1) % kWgmmaKMultiple == 0)
-        return b.getStringAttr("wgmma");
-      int64_t weightRows = weightType.getDimSize(0);
+      int64_t weightRows = cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(0);
       bool wide = weightRows >= widePrefillRows && stepRows.getInt() > kGemvTwoTileRows;
       return b.getStringAttr(wide ? "gemv_prefill" : "gemv");
     };
     func.walk([&](Operation *op) {
       if (auto linear = dyn_cast<LinearOp>(op)) {
         linear.setKernelAttr(kernel);
-        if (linearRows) {
+        if (wgmmaRows && linear.getWeight().getType().getDimSize(1) % kWgmmaKMultiple == 0) {
+          linear.setGemvMaxRowsAttr(wgmmaRows);
+          linear.setShortKernelAttr(b.getStringAttr("wgmma"));
+        } else if (linearRows) {
           linear.setGemvMaxRowsAttr(linearRows);
           linear.setShortKernelAttr(shortKernel(op, linearRows));
         }

@@ -1,7 +1,7 @@
 /*
 Short-prefill GEMM on Hopper warpgroup MMA (sm_90a): the linear layers of a prefill step of at most
-64 tokens, where the step still costs about one read of the weights.
-  out[m, n] = OutT(sum_k x[m, k] * w[n, k] (+ bias[n]))      for m < n_rows <= 64, n < N
+128 tokens, where the step still costs about one read of the weights.
+  out[m, n] = OutT(sum_k x[m, k] * w[n, k] (+ bias[n]))      for m < n_rows <= 128, n < N
 x: (n_rows, ld_x) floatX; w: (N, K) floatX, row-major, contiguous, K % 64 == 0; bias: (N) floatX or
 null; out: (n_rows, ld_out) of OutT. fp32 accumulation.
 
@@ -12,7 +12,7 @@ from shared memory, a whole warpgroup per instruction, asynchronously: the kerne
 the copies coming.
 
 Roles: the weights are wgmma's A (M = 64 features per m64 slice, MT slices a block), x is B (N = NT
-token rows: 16, 32 or 64, rows past n_rows zero-filled), so D is out transposed. One warpgroup
+token rows: 16, 32, 64 or 128, rows past n_rows zero-filled), so D is out transposed. One warpgroup
 (128 threads) a block. Each stage holds BK = 64 k of the block's BM = 64 * MT weight rows and of
 the NT x rows, both 128-byte-swizzled (wgmma.cuh), filled by cp.async from all 128 threads; STAGES
 stages, STAGES - 2 k tiles in flight ahead of the one being multiplied, one wgmma group in flight
@@ -23,11 +23,13 @@ split order, adds the bias, rounds once and stores.
 
 Batch invariance: out[m, n] is the same chain of k16 wgmma steps over each split's k range, and the
 splits are added in a fixed order, whatever n_rows, NT or m's position; `splits` depends only on
-(N, K). So a prompt's prefill is bit-identical alone and in any batch of at most 64 tokens (tested
+(N, K). So a prompt's prefill is bit-identical alone and in any batch of at most 128 tokens (tested
 bitwise in kernel_tests). Decode steps run gemv.cuh and never compute a prefill token's sums.
 PDL (common.cuh): each block issues its first weight tiles before pdl_wait().
 */
 #pragma once
+
+#include <type_traits>
 
 #include "templates/kernels/common.cuh"
 #include "templates/kernels/wgmma.cuh"
@@ -36,7 +38,9 @@ namespace prefill_wgmma {
 constexpr int THREADS = 128;  // one warpgroup
 constexpr int BK = 64;        // k per stage: one 128-byte swizzled row
 constexpr int MAX_SPLITS = 8;
-constexpr size_t PARTIAL_FLOATS = size_t(64) * 32768;  // splits x tiles x 64 rows x BM, at most
+constexpr int MAX_NT = 128;   // x rows a block multiplies, at most
+constexpr int SPLIT_MIN_TILES = 6;                     // k tiles a split gets, at least
+constexpr size_t PARTIAL_FLOATS = size_t(64) * 32768;  // splits x tiles x NT rows x BM, at most
 constexpr int MAX_COUNTERS = 2048;                     // 64-row tiles of one split matrix
 
 template <int MT, int NT, int STAGES>
@@ -52,12 +56,13 @@ struct Smem {
   static_assert(STAGE_BYTES % 1024 == 0, "stages must stay 1024-byte aligned");
 };
 
-// The k split of an (N, K) matrix: enough blocks for one wave, each split at least STAGES k tiles.
-inline int choose_splits(int N, int K, int block_rows, int stages, int target_blocks) {
+// The k split of an (N, K) matrix: enough blocks for one wave, each split at least SPLIT_MIN_TILES
+// k tiles. A function of (N, K) only, never of the step's rows: that keeps prefill batch-invariant.
+inline int choose_splits(int N, int K, int block_rows, int target_blocks) {
   const int tiles = CEIL_DIV(N, block_rows), k_tiles = K / BK;
   int splits = 1;
-  while (tiles * splits < target_blocks && splits < MAX_SPLITS && k_tiles / (splits + 1) >= stages &&
-         (size_t)(splits + 1) * tiles * 64 * block_rows <= PARTIAL_FLOATS && tiles <= MAX_COUNTERS)
+  while (tiles * splits < target_blocks && splits < MAX_SPLITS && k_tiles / (splits + 1) >= SPLIT_MIN_TILES &&
+         (size_t)(splits + 1) * tiles * MAX_NT * block_rows <= PARTIAL_FLOATS && tiles <= MAX_COUNTERS)
     ++splits;  // (the workspace bounds only matter for shapes far from a Llama's)
   return splits;
 }
@@ -77,7 +82,7 @@ __global__ void __launch_bounds__(prefill_wgmma::THREADS)
   using namespace prefill_wgmma;
   using S = Smem<MT, NT, STAGES>;
   static_assert(K % BK == 0, "prefill_wgmma: K must be a multiple of 64");
-  static_assert(NT == 16 || NT == 32 || NT == 64, "prefill_wgmma: NT in {16, 32, 64}");
+  static_assert(NT == 16 || NT == 32 || NT == 64 || NT == 128, "prefill_wgmma: NT in {16, 32, 64, 128}");
   static_assert(STAGES >= 3, "prefill_wgmma: at least 3 stages");
   constexpr int AHEAD = STAGES - 2;  // k tiles in flight ahead of the one multiplied
   constexpr int K_TILES = K / BK;
@@ -181,7 +186,7 @@ __global__ void __launch_bounds__(prefill_wgmma::THREADS)
   // last split of the tile to arrive adds them up in split order, 16 bytes at a time, every
   // split's load of an element issued before the sums (a latency-bound tail otherwise).
   constexpr int VEC_ROW = S::BM / 4;  // float4 per row
-  const size_t tile_floats = (size_t)64 * S::BM;
+  const size_t tile_floats = (size_t)NT * S::BM;
   auto partial_of = [&](int s) {
     return reinterpret_cast<float4*>(prefill_wgmma_partials + ((size_t)s * gridDim.x + blockIdx.x) * tile_floats);
   };
@@ -239,11 +244,12 @@ void prefill_wgmma_launch(OutT* out, int ld_out, const floatX* x, int ld_x, cons
              x, ld_x, w, bias, n_rows, N, splits);
 }
 
-// The tile shape of the generated programs: one m64 slice, 6 stages (2 blocks an SM at 64 rows),
-// k split until the grid has a block per SM. bench/prefill_wgmma_variants.cu measured the others
-// (docs/performance.md, log 31).
+// The tile shape of the generated programs: one m64 slice, 6 stages up to 64 rows (2 blocks an SM),
+// 4 at 128 (x doubles a stage; still 2 blocks an SM), k split until the grid has a block per SM.
+// bench/prefill_wgmma_variants.cu measured the others (docs/performance.md, log 31).
 namespace prefill_wgmma {
-constexpr int MT_DEFAULT = 1, STAGES_DEFAULT = 6, TARGET_BLOCKS = 132;
+constexpr int MT_DEFAULT = 1, TARGET_BLOCKS = 132;
+constexpr int stages_for(int nt) { return nt <= 64 ? 6 : 4; }
 }
 
 template <int K, int MAX_ROWS, typename OutT>
@@ -252,7 +258,7 @@ void prefill_wgmma_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const flo
                            int N, cudaStream_t stream) {
   using namespace prefill_wgmma;
   static_assert(K % BK == 0, "prefill_wgmma_forward: K must be a multiple of 64");
-  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "prefill_wgmma_forward: MAX_ROWS in [1, 64]");
+  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= MAX_NT, "prefill_wgmma_forward: MAX_ROWS in [1, 128]");
   const char* launcher = "prefill_wgmma_forward";
   if (n_rows <= 0 || N <= 0) return;
   launch_check(n_rows <= MAX_ROWS, launcher, "n_rows must be <= MAX_ROWS", n_rows);
@@ -260,14 +266,16 @@ void prefill_wgmma_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const flo
   launch_check(ld_out >= N, launcher, "ld_out must be >= N", ld_out);
   check_aligned16(x, ld_x, launcher, "x");
   check_aligned16(w, K, launcher, "w");
-  constexpr int BM = 64 * MT_DEFAULT;
-  const int splits = choose_splits(N, K, BM, STAGES_DEFAULT, TARGET_BLOCKS);
-  if (n_rows <= 16)
-    prefill_wgmma_launch<K, MT_DEFAULT, 16, STAGES_DEFAULT>(out, ld_out, x, ld_x, w, bias, n_rows, N, splits, stream);
-  else if (MAX_ROWS > 16 && n_rows <= 32)
-    prefill_wgmma_launch<K, MT_DEFAULT, (MAX_ROWS > 16 ? 32 : 16), STAGES_DEFAULT>(out, ld_out, x, ld_x, w, bias,
-                                                                                 n_rows, N, splits, stream);
-  else if (MAX_ROWS > 32)
-    prefill_wgmma_launch<K, MT_DEFAULT, (MAX_ROWS > 32 ? 64 : 16), STAGES_DEFAULT>(out, ld_out, x, ld_x, w, bias,
-                                                                                 n_rows, N, splits, stream);
+  const int splits = choose_splits(N, K, 64 * MT_DEFAULT, TARGET_BLOCKS);
+  // The narrowest B that holds the rows (instantiated only up to MAX_ROWS).
+  auto launch = [&](auto nt) {
+    constexpr int NT = decltype(nt)::value;
+    prefill_wgmma_launch<K, MT_DEFAULT, NT, stages_for(NT)>(out, ld_out, x, ld_x, w, bias, n_rows, N, splits,
+                                                           stream);
+  };
+  using N16 = std::integral_constant<int, 16>;
+  if (n_rows <= 16) launch(N16{});
+  else if (n_rows <= 32) launch(std::integral_constant<int, (MAX_ROWS > 16 ? 32 : 16)>{});
+  else if (n_rows <= 64) launch(std::integral_constant<int, (MAX_ROWS > 32 ? 64 : 16)>{});
+  else launch(std::integral_constant<int, (MAX_ROWS > 64 ? 128 : 16)>{});
 }

@@ -82,52 +82,52 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
   rmsnorm_forward<256>(t1, t0, w1, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t2 = reinterpret_cast<floatX*>(arena + 262144);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t2, 512, t1, 256, w2, nullptr, n_tokens, 512, stream); else args.gemm->linear(t2, 512, kDType, t1, 256, w2, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t2, 512, t1, 256, w2, nullptr, n_tokens, 512, stream); else args.gemm->linear(t2, 512, kDType, t1, 256, w2, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
   floatX* t3 = reinterpret_cast<floatX*>(arena + 131072);
   rope_kv_store_forward<64, 2>(t3, 256, t2, 512, t2 + 384, 512, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, n_tokens, 4, stream);  // model.layers.0.self_attn.{rope_q,rope_k,kv_store}
   floatX* t4 = reinterpret_cast<floatX*>(arena + 262144);
   flash_attention_prefill_forward<64, 4, 2, 64, 64>(t4, 256, t3, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_starts, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_q_len, 0x1p-3f /*0.125*/, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
   floatX* t5 = reinterpret_cast<floatX*>(arena + 131072);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t5, 256, t4, 256, w3, nullptr, n_tokens, 256, stream); else args.gemm->linear(t5, 256, kDType, t4, 256, w3, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.0.self_attn.o_proj
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t5, 256, t4, 256, w3, nullptr, n_tokens, 256, stream); else args.gemm->linear(t5, 256, kDType, t4, 256, w3, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.0.self_attn.o_proj
   const floatX* w4 = weight_ptr(args, 4);
   floatX* t6 = reinterpret_cast<floatX*>(arena + 262144);
   floatX* t7 = reinterpret_cast<floatX*>(arena + 393216);
   add_rmsnorm_forward<256>(t6, t7, t0, t5, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
   const floatX* w5 = weight_ptr(args, 5);
   floatX* t8 = reinterpret_cast<floatX*>(arena + 524288);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t8, 1024, t7, 256, w5, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t8, 1024, kDType, t7, 256, w5, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t8, 1024, t7, 256, w5, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t8, 1024, kDType, t7, 256, w5, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
   floatX* t9 = reinterpret_cast<floatX*>(arena + 0);
   silu_mul_forward<512>(t9, t8, 1024, t8 + 512, 1024, n_tokens, stream);  // model.layers.0.mlp.act
   const floatX* w6 = weight_ptr(args, 6);
   floatX* t10 = reinterpret_cast<floatX*>(arena + 393216);
-  if (n_tokens <= 64) prefill_wgmma_forward<512, 64, floatX>(t10, 256, t9, 512, w6, nullptr, n_tokens, 256, stream); else args.gemm->linear(t10, 256, kDType, t9, 512, w6, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.0.mlp.down_proj
+  if (n_tokens <= 128) prefill_wgmma_forward<512, 128, floatX>(t10, 256, t9, 512, w6, nullptr, n_tokens, 256, stream); else args.gemm->linear(t10, 256, kDType, t9, 512, w6, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.0.mlp.down_proj
   const floatX* w7 = weight_ptr(args, 7);
   floatX* t11 = reinterpret_cast<floatX*>(arena + 0);
   floatX* t12 = reinterpret_cast<floatX*>(arena + 131072);
   add_rmsnorm_forward<256>(t11, t12, t6, t10, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
   floatX* t13 = reinterpret_cast<floatX*>(arena + 262144);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t13, 512, t12, 256, w8, nullptr, n_tokens, 512, stream); else args.gemm->linear(t13, 512, kDType, t12, 256, w8, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t13, 512, t12, 256, w8, nullptr, n_tokens, 512, stream); else args.gemm->linear(t13, 512, kDType, t12, 256, w8, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
   floatX* t14 = reinterpret_cast<floatX*>(arena + 131072);
   rope_kv_store_forward<64, 2>(t14, 256, t13, 512, t13 + 384, 512, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, n_tokens, 4, stream);  // model.layers.1.self_attn.{rope_q,rope_k,kv_store}
   floatX* t15 = reinterpret_cast<floatX*>(arena + 262144);
   flash_attention_prefill_forward<64, 4, 2, 64, 64>(t15, 256, t14, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_starts, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_q_len, 0x1p-3f /*0.125*/, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
   floatX* t16 = reinterpret_cast<floatX*>(arena + 131072);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t16, 256, t15, 256, w9, nullptr, n_tokens, 256, stream); else args.gemm->linear(t16, 256, kDType, t15, 256, w9, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.1.self_attn.o_proj
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t16, 256, t15, 256, w9, nullptr, n_tokens, 256, stream); else args.gemm->linear(t16, 256, kDType, t15, 256, w9, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.1.self_attn.o_proj
   const floatX* w10 = weight_ptr(args, 10);
   floatX* t17 = reinterpret_cast<floatX*>(arena + 262144);
   floatX* t18 = reinterpret_cast<floatX*>(arena + 393216);
   add_rmsnorm_forward<256>(t17, t18, t11, t16, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
   floatX* t19 = reinterpret_cast<floatX*>(arena + 524288);
-  if (n_tokens <= 64) prefill_wgmma_forward<256, 64, floatX>(t19, 1024, t18, 256, w11, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t19, 1024, kDType, t18, 256, w11, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
+  if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t19, 1024, t18, 256, w11, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t19, 1024, kDType, t18, 256, w11, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
   floatX* t20 = reinterpret_cast<floatX*>(arena + 0);
   silu_mul_forward<512>(t20, t19, 1024, t19 + 512, 1024, n_tokens, stream);  // model.layers.1.mlp.act
   const floatX* w12 = weight_ptr(args, 12);
   floatX* t21 = reinterpret_cast<floatX*>(arena + 393216);
-  if (n_tokens <= 64) prefill_wgmma_forward<512, 64, floatX>(t21, 256, t20, 512, w12, nullptr, n_tokens, 256, stream); else args.gemm->linear(t21, 256, kDType, t20, 512, w12, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.1.mlp.down_proj
+  if (n_tokens <= 128) prefill_wgmma_forward<512, 128, floatX>(t21, 256, t20, 512, w12, nullptr, n_tokens, 256, stream); else args.gemm->linear(t21, 256, kDType, t20, 512, w12, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.1.mlp.down_proj
   const floatX* w13 = weight_ptr(args, 13);
   floatX* t22 = reinterpret_cast<floatX*>(arena + 0);
   floatX* t23 = reinterpret_cast<floatX*>(arena + 131072);

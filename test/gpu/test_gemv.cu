@@ -237,22 +237,23 @@ void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng
                 q_differ, written_outside, cache_differ, stored, 2 * stored_rows * row));
 }
 
-// Short prefills (MAX_ROWS = 64: gemv_prefill_forward, gemv_forward, prefill_wgmma_forward): a
-// prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
-// prompts; 7 batch tiles, or wgmma's 64-row B), 24 (wgmma's 32-row B), 13 (2 tiles, 16-row B) or 1.
-template <int K, Kind KIND>
+// Short prefills (MAX_ROWS = 64: gemv_prefill_forward, gemv_forward; 128: prefill_wgmma_forward):
+// a prompt's rows must come out bit-identical whether its prefill has 52 rows (the four seed
+// prompts; 7 batch tiles, or wgmma's 64-row B) or 120 (wgmma's 128-row B), 70 (128-row B again),
+// 24 (wgmma's 32-row B), 13 (2 tiles, 16-row B) or 1.
+template <int K, Kind KIND, int MAX_ROWS = 64>
 void check_short_prefill_invariance(int N, Rng& rng) {
-  constexpr int kRows = 52;
+  constexpr int kRows = MAX_ROWS == 128 ? 120 : 52;
   std::vector<uint16_t> x = rng.x_vector((size_t)kRows * K, -1.0, 1.0);
   std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
   XBuf dx(x.size()), dw(w.size()), all((size_t)kRows * N), part((size_t)kRows * N);
   dx.upload(x);
   dw.upload(w);
-  run_gemv<K, 64, floatX, KIND>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N);
+  run_gemv<K, MAX_ROWS, floatX, KIND>(all.ptr, N, dx.ptr, K, dw.ptr, nullptr, kRows, N);
   const std::vector<uint16_t> ha = all.download<uint16_t>();
   // Rows [first, first + rows) as a prefill of their own.
   auto rows_differing = [&](int first, int rows) {
-    run_gemv<K, 64, floatX, KIND>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, rows, N);
+    run_gemv<K, MAX_ROWS, floatX, KIND>(part.ptr, N, dx.ptr + (size_t)first * K, K, dw.ptr, nullptr, rows, N);
     const std::vector<uint16_t> hp = part.download<uint16_t>();
     size_t differ = 0;
     for (int r = 0; r < rows; ++r)
@@ -260,12 +261,14 @@ void check_short_prefill_invariance(int N, Rng& rng) {
     return differ;
   };
   const size_t differ_13 = rows_differing(20, 13), differ_24 = rows_differing(28, 24);
+  const size_t differ_70 = MAX_ROWS == 128 ? rows_differing(40, 70) : 0;
   size_t differ_one = 0;
   for (int m : {0, 7, 8, 51}) differ_one += rows_differing(m, 1);
-  check(differ_13 == 0 && differ_24 == 0 && differ_one == 0,
-        fmt_str("%s_short_prefill_invariance/K%d/N%d", kind_name(KIND), K, N),
-        fmt_str("rows differing: 13-row prefill %zu of 13, 24-row prefill %zu of 24, single-row prefill %zu of 4",
-                differ_13, differ_24, differ_one));
+  check(differ_13 == 0 && differ_24 == 0 && differ_70 == 0 && differ_one == 0,
+        fmt_str("%s_short_prefill_invariance/K%d/N%d/rows%d", kind_name(KIND), K, N, kRows),
+        fmt_str("rows differing: 13-row prefill %zu of 13, 24-row prefill %zu of 24, 70-row prefill %zu%s, "
+                "single-row prefill %zu of 4",
+                differ_13, differ_24, differ_70, MAX_ROWS == 128 ? " of 70" : " (not run)", differ_one));
 }
 
 template <int K, typename OutT>
@@ -279,9 +282,9 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
     fill_random_forward(ws.back().ptr, (int64_t)N * K, 11 + i, 0.0f, 0.05f, 0);
   }
   constexpr int kPrefillRows = 52;  // the four seed prompts as one short prefill (7 batch tiles)
-  XBuf x((size_t)64 * K);
+  XBuf x((size_t)128 * K);
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
-  DevBuf<OutT> out((size_t)64 * N);
+  DevBuf<OutT> out((size_t)128 * N);
   // Ten back-to-back calls per timing, as in a decode step (one call between two events also
   // times the event and launch latency); each call reads the next copy of the weight. Decode
   // batches run the program's GEMV instantiation (MAX_ROWS = max batch); the short prefill every
@@ -301,7 +304,7 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
         else if (kernel == Kernel::kShortPrefill)
           gemv_prefill_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
         else
-          prefill_wgmma_forward<K, 64, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
+          prefill_wgmma_forward<K, 128, OutT>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, 0);
       }
     }) / kBurst;
     const double gbps = bytes / (ms * 1e-3) / 1e9;
@@ -317,6 +320,7 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
   time_one(Kernel::kShortPrefill, kPrefillRows);
   time_one(Kernel::kShortWgmma, kPrefillRows);
   time_one(Kernel::kShortWgmma, 13);
+  time_one(Kernel::kShortWgmma, 128);
 }
 
 }  // namespace
@@ -355,9 +359,13 @@ void run_gemv_tests() {
   // mid-tile), bias, fp32 logits, the 8B down projection's K.
   for (int rows : {1, 5, 13, 16, 17, 20, 32, 33, 52, 64})
     check_gemv<2048, floatX, 64, kWgmma>("short_wgmma_split", 1030, rows, rows == 52 || rows == 5, rng);
+  for (int rows : {65, 100, 128})  // the 128-row B (4 stages)
+    check_gemv<2048, floatX, 128, kWgmma>("short_wgmma_split", 1030, rows, rows == 100, rng);
   for (int rows : {3, 29, 52}) check_gemv<512, floatX, 64, kWgmma>("short_wgmma", 8200, rows, rows == 29, rng);
+  check_gemv<512, floatX, 128, kWgmma>("short_wgmma", 8200, 97, true, rng);
   check_gemv<2048, float, 64, kWgmma>("short_wgmma_f32", 2051, 40, true, rng);
   check_gemv<14336, floatX, 64, kWgmma>("short_wgmma_down_8b", 4096, 52, false, rng);
+  check_gemv<14336, floatX, 128, kWgmma>("short_wgmma_down_8b", 4096, 128, false, rng);
   for (int rows : {20, 52, 64})
     check_gemv<2048, floatX, 64>("short_step", 1030, rows, rows == 52, rng);
   check_gemv<2048, floatX, 64>("short_step_two_tiles", 4000, 52, true, rng);  // >= TWO_TILE_MIN_N
@@ -365,8 +373,10 @@ void run_gemv_tests() {
   check_short_prefill_invariance<4096, kPrefill>(768, rng);
   check_short_prefill_invariance<4096, Kind::kGemv>(768, rng);
   check_short_prefill_invariance<4096, Kind::kGemv>(4000, rng);
-  check_short_prefill_invariance<4096, kWgmma>(768, rng);     // k split in 5
-  check_short_prefill_invariance<1024, kWgmma>(16384, rng);   // no split
+  check_short_prefill_invariance<4096, kWgmma>(768, rng);       // k split in 8
+  check_short_prefill_invariance<1024, kWgmma>(16384, rng);     // no split
+  check_short_prefill_invariance<4096, kWgmma, 128>(768, rng);  // every B width up to 128 rows
+  check_short_prefill_invariance<1024, kWgmma, 128>(16384, rng);
   check_batch_invariance<4096, floatX>("o_proj", 512, rng);
   check_batch_invariance<2048, float>("lm_head_f32", 1024, rng);
 }

@@ -241,6 +241,24 @@ func.func @gemv_max_rows_too_many(%x: tensor<?x64xbf16>) {
 
 // -----
 
+func.func @wgmma_rows_too_many(%x: tensor<?x64xbf16>) {
+  %w = llama.weight "w" : tensor<32x64xbf16>
+  // expected-error @+1 {{gemv_max_rows must be in [1, 128] with short_kernel = "wgmma", found 256}}
+  %y = llama.linear %x, %w {kernel = "cublaslt", gemv_max_rows = 256 : i64, short_kernel = "wgmma"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @wgmma_k_not_64(%x: tensor<?x96xbf16>) {
+  %w = llama.weight "w" : tensor<32x96xbf16>
+  // expected-error @+1 {{short_kernel = "wgmma" reads K in stages of 64, found K = 96}}
+  %y = llama.linear %x, %w {kernel = "cublaslt", gemv_max_rows = 128 : i64, short_kernel = "wgmma"} : (tensor<?x96xbf16>, tensor<32x96xbf16>) -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
 func.func @short_kernel_without_rows(%x: tensor<?x64xbf16>) {
   %w = llama.weight "w" : tensor<32x64xbf16>
   // expected-error @+1 {{short_kernel needs gemv_max_rows}}

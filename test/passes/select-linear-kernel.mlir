@@ -12,6 +12,9 @@
 // RUN: llc-opt %s --split-input-file --verify-diagnostics \
 // RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wgmma-prefill=true}))' \
 // RUN:   | FileCheck %s --check-prefix=WGMMA
+// RUN: llc-opt %s --split-input-file --verify-diagnostics \
+// RUN:   --pass-pipeline='builtin.module(func.func(llc-select-linear-kernel{wgmma-prefill=true wgmma-prefill-rows=32}))' \
+// RUN:   | FileCheck %s --check-prefix=WGMMA32
 
 // Decode multiplies at most max-batch rows: every projection streams its weight in the GEMV.
 // CHECK-LABEL: func.func @decode
@@ -47,11 +50,13 @@ func.func @decode(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf
 // WIDE-LABEL:      func.func @prefill
 // WIDE:            llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv_prefill"}
 // WIDE:            llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
-// With wgmma-prefill (Hopper), the projections' short steps run prefill_wgmma.cuh; the lm_head's
-// logit rows stay on the GEMV.
+// With wgmma-prefill (Hopper), the projections' steps of at most wgmma-prefill-rows (128; 32 in
+// the WGMMA32 run) tokens run prefill_wgmma.cuh; the lm_head's logit rows stay on the GEMV.
 // WGMMA-LABEL:     func.func @prefill
-// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "wgmma"}
+// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 128 : i64, kernel = "cublaslt", short_kernel = "wgmma"}
 // WGMMA:           llama.lm_head {{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt", short_kernel = "gemv"}
+// WGMMA32-LABEL:   func.func @prefill
+// WGMMA32:         llama.linear {{.+}} {gemv_max_rows = 32 : i64, kernel = "cublaslt", short_kernel = "wgmma"}
 func.func @prefill(%x: tensor<?x64xbf16>, %rows: tensor<?xi32>) -> tensor<?x100xf32>
     attributes {llama.step = "prefill"} {
   %w = llama.weight "w" : tensor<64x64xbf16>
@@ -82,7 +87,7 @@ func.func @decode_odd_k(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16>
 // wgmma reads K in stages of 64: a projection with K = 96 keeps the GEMV for its short steps (the
 // choice is per weight shape, so every step of that projection still runs one kernel).
 // WGMMA-LABEL:     func.func @prefill_k96
-// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "wgmma"} : (tensor<?x64xbf16>, tensor<96x64xbf16>)
+// WGMMA:           llama.linear {{.+}} {gemv_max_rows = 128 : i64, kernel = "cublaslt", short_kernel = "wgmma"} : (tensor<?x64xbf16>, tensor<96x64xbf16>)
 // WGMMA:           llama.linear {{.+}} {gemv_max_rows = 64 : i64, kernel = "cublaslt", short_kernel = "gemv"} : (tensor<?x96xbf16>, tensor<64x96xbf16>)
 func.func @prefill_k96(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16>
     attributes {llama.step = "prefill"} {
