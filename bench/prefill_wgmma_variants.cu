@@ -23,12 +23,8 @@ struct Result {
 template <int K>
 void sweep(const char* name, int N, double copy_gbps) {
   const size_t bytes = (size_t)N * K * sizeof(floatX);
-  const int copies = (int)std::max<size_t>(2, (512u << 20) / bytes + 1);
-  std::vector<XBuf> ws;
-  for (int i = 0; i < copies; ++i) {
-    ws.emplace_back((size_t)N * K);
-    fill_random_forward(ws.back().ptr, (int64_t)N * K, 11 + i, 0.0f, 0.05f, 0);
-  }
+  const std::vector<XBuf> ws = weight_copies(N, K);
+  const int copies = (int)ws.size();
   XBuf x((size_t)64 * K);
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
   XBuf out((size_t)64 * N);

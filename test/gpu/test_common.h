@@ -19,6 +19,7 @@
 #include <cuda_runtime.h>
 
 #include "templates/kernels/common.cuh"
+#include "templates/kernels/convert.cuh"
 
 // ----------------------------------------------------------------------------------------------
 // ledger
@@ -233,6 +234,19 @@ inline float median_ms(const std::function<void()>& launch) {
   cudaCheck(cudaEventDestroy(b));
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
+}
+
+// Random copies of an (N, K) weight, enough of them (>= 512 MiB in all) that a benchmark reading
+// them in turn finds none in the 60 MB L2.
+inline std::vector<DevBuf<floatX>> weight_copies(int N, int K) {
+  const size_t elems = (size_t)N * K;
+  const int copies = (int)std::max<size_t>(2, (512u << 20) / (elems * sizeof(floatX)) + 1);
+  std::vector<DevBuf<floatX>> ws;
+  for (int i = 0; i < copies; ++i) {
+    ws.emplace_back(elems);
+    fill_random_forward(ws.back().ptr, (int64_t)elems, 11 + i, 0.0f, 0.05f, 0);
+  }
+  return ws;
 }
 
 // Device-to-device copy bandwidth in GB/s, counting bytes read + written (2 GiB buffers, median_ms):

@@ -273,14 +273,9 @@ void check_short_prefill_invariance(int N, Rng& rng) {
 
 template <int K, typename OutT>
 void bench_gemv(const char* name, int N, double copy_gbps) {
-  // Enough copies of the weight to defeat the 60 MB L2 between launches.
   const size_t bytes = (size_t)N * K * sizeof(floatX);
-  const int copies = (int)std::max<size_t>(2, (512u << 20) / bytes + 1);
-  std::vector<XBuf> ws;
-  for (int i = 0; i < copies; ++i) {
-    ws.emplace_back((size_t)N * K);
-    fill_random_forward(ws.back().ptr, (int64_t)N * K, 11 + i, 0.0f, 0.05f, 0);
-  }
+  const std::vector<XBuf> ws = weight_copies(N, K);
+  const int copies = (int)ws.size();
   constexpr int kPrefillRows = 52;  // the four seed prompts as one short prefill (7 batch tiles)
   XBuf x((size_t)128 * K);
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
