@@ -50,7 +50,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compile->add_option("--small-prefill-rows", options.pipeline.smallPrefillRows,
                       "Prefill steps of at most this many tokens stream the weights through the GEMV "
-                      "instead of cuBLASLt (0 to 64; 0: never)")
+                      "instead of cuBLASLt (0 to 64; 0: never); on sm_90 the projections' steps of "
+                      "at most 128 tokens run warpgroup MMA instead (see --no-wgmma-prefill)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   compile->add_option("--graph-buckets", graphBuckets,
