@@ -25,9 +25,9 @@ void sweep(const char* name, int N, double copy_gbps) {
   const size_t bytes = (size_t)N * K * sizeof(floatX);
   const std::vector<XBuf> ws = weight_copies(N, K);
   const int copies = (int)ws.size();
-  XBuf x((size_t)64 * K);
+  XBuf x((size_t)128 * K);
   fill_random_forward(x.ptr, (int64_t)x.n, 3, 0.0f, 1.0f, 0);
-  XBuf out((size_t)64 * N);
+  XBuf out((size_t)128 * N);
   const bool wide = N >= 120 * 128;
   auto time_rows = [&](int rows, const std::function<void(const floatX*, int)>& run) {
     constexpr int kBurst = 10;
@@ -80,6 +80,27 @@ void sweep(const char* name, int N, double copy_gbps) {
   variant(I1{}, S4{}, 264);
   variant(I2{}, S4{}, 132);
   variant(I2{}, S4{}, 264);
+
+  // 128-row steps: the generated programs' shape (one m64 slice, 4 stages) against two slices a
+  // block (x read once for 128 weight rows), all with the programs' k split (from 64-row tiles),
+  // which keeps each output's sums, so their results must be bit-identical.
+  using S3 = std::integral_constant<int, 3>;
+  const int splits128 = prefill_wgmma::choose_splits(N, K, 64, prefill_wgmma::TARGET_BLOCKS);
+  auto run128 = [&](auto mt, auto stages) {
+    constexpr int MT = decltype(mt)::value, ST = decltype(stages)::value;
+    return time_rows(128, [&](const floatX* w, int rows) {
+      prefill_wgmma_launch<K, MT, 128, ST>(out.ptr, N, x.ptr, K, w, nullptr, rows, N, splits128, 0);
+    });
+  };
+  const Result shipped = run128(I1{}, S4{});
+  auto report128 = [&](const char* label, const Result& r) {
+    const bool same = memcmp(r.out.data(), shipped.out.data(), (size_t)128 * N * 2) == 0;
+    info(fmt_str("sweep %-8s %-26s rows128: %.4f ms = %.2f of copy; bit-identical to MT1 S4: %s", name, label,
+                 r.ms, bytes / (r.ms * 1e-3) / 1e9 / copy_gbps, same ? "yes" : "NO"));
+  };
+  report128(fmt_str("wgmma MT1 S4 splits%d", splits128).c_str(), shipped);
+  report128("wgmma MT2 S3", run128(I2{}, S3{}));
+  report128("wgmma MT2 S4", run128(I2{}, S4{}));
 }
 
 }  // namespace
