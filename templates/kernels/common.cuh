@@ -62,6 +62,20 @@ inline void check_aligned16(const void* ptr, long long ld, const char* kernel, c
   }
 }
 
+// The run-time preconditions of every short-step projection launcher (gemv.cuh, gemv_prefill.cuh,
+// prefill_wgmma.cuh): x (n_rows, ld_x), w (N, K), out (n_rows, ld_out). False when there is
+// nothing to compute; a launch error naming `launcher` when the caller got an argument wrong.
+inline bool projection_arguments_ok(const char* launcher, const void* x, int ld_x, const void* w, int K,
+                                    int ld_out, int n_rows, int max_rows, int N) {
+  if (n_rows <= 0 || N <= 0) return false;
+  launch_check(n_rows <= max_rows, launcher, "n_rows must be <= MAX_ROWS", n_rows);
+  launch_check(ld_x >= K, launcher, "ld_x must be >= K", ld_x);
+  launch_check(ld_out >= N, launcher, "ld_out must be >= N", ld_out);
+  check_aligned16(x, ld_x, launcher, "x");
+  check_aligned16(w, K, launcher, "w");
+  return true;
+}
+
 #define CEIL_DIV(M, N) (((M) + (N) - 1) / (N))
 
 // Blocks for a grid-stride loop over n_items: one item per thread, capped at 32 blocks per SM of

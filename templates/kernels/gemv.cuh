@@ -356,13 +356,7 @@ bool gemv_arguments_ok(const char* launcher, const floatX* x, int ld_x, const fl
                        int N) {
   static_assert(K % 32 == 0, "GEMV: K must be a multiple of 32 (4 lanes x 8 elements)");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "GEMV: MAX_ROWS in [1, 64]");
-  if (n_rows <= 0 || N <= 0) return false;
-  launch_check(n_rows <= MAX_ROWS, launcher, "n_rows must be <= MAX_ROWS", n_rows);
-  launch_check(ld_x >= K, launcher, "ld_x must be >= K", ld_x);
-  launch_check(ld_out >= N, launcher, "ld_out must be >= N", ld_out);
-  check_aligned16(x, ld_x, launcher, "x");
-  check_aligned16(w, K, launcher, "w");
-  return true;
+  return projection_arguments_ok(launcher, x, ld_x, w, K, ld_out, n_rows, MAX_ROWS, N);
 }
 
 // The checks and the choice of batch-tile count shared by both entry points.

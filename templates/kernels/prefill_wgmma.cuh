@@ -259,13 +259,7 @@ void prefill_wgmma_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const flo
   using namespace prefill_wgmma;
   static_assert(K % BK == 0, "prefill_wgmma_forward: K must be a multiple of 64");
   static_assert(MAX_ROWS >= 1 && MAX_ROWS <= MAX_NT, "prefill_wgmma_forward: MAX_ROWS in [1, 128]");
-  const char* launcher = "prefill_wgmma_forward";
-  if (n_rows <= 0 || N <= 0) return;
-  launch_check(n_rows <= MAX_ROWS, launcher, "n_rows must be <= MAX_ROWS", n_rows);
-  launch_check(ld_x >= K, launcher, "ld_x must be >= K", ld_x);
-  launch_check(ld_out >= N, launcher, "ld_out must be >= N", ld_out);
-  check_aligned16(x, ld_x, launcher, "x");
-  check_aligned16(w, K, launcher, "w");
+  if (!projection_arguments_ok("prefill_wgmma_forward", x, ld_x, w, K, ld_out, n_rows, MAX_ROWS, N)) return;
   const int splits = choose_splits(N, K, 64 * MT_DEFAULT, TARGET_BLOCKS);
   // The narrowest B that holds the rows (instantiated only up to MAX_ROWS).
   auto launch = [&](auto nt) {
