@@ -32,13 +32,14 @@ PDL (common.cuh): each block issues its first weight tiles before pdl_wait().
 #include <type_traits>
 
 #include "templates/kernels/common.cuh"
+#include "templates/kernels/kernel_limits.h"
 #include "templates/kernels/wgmma.cuh"
 
 namespace prefill_wgmma {
 constexpr int THREADS = 128;  // one warpgroup
-constexpr int BK = 64;        // k per stage: one 128-byte swizzled row
+constexpr int BK = kernel_limits::kWgmmaKMultiple;  // k per stage: one 128-byte swizzled row
 constexpr int MAX_SPLITS = 8;
-constexpr int MAX_NT = 128;   // x rows a block multiplies, at most
+constexpr int MAX_NT = kernel_limits::kWgmmaMaxRows;  // x rows a block multiplies, at most
 constexpr int SPLIT_MIN_TILES = 6;                     // k tiles a split gets, at least
 constexpr size_t PARTIAL_FLOATS = size_t(64) * 32768;  // splits x tiles x NT rows x BM, at most
 constexpr int MAX_COUNTERS = 2048;                     // 64-row tiles of one split matrix
@@ -70,7 +71,11 @@ inline int choose_splits(int N, int K, int block_rows, int target_blocks) {
 
 // Split-k workspace, one per translation unit: kernels of one stream never overlap in it (the
 // next kernel touches it only after its pdl_wait), and every counter is back at 0 after a kernel.
+// Variable templates (one instance, <>), so that only a program that instantiates the kernel
+// carries them: the 8 MB are absent from builds that never pick "wgmma" (sm_80, --no-wgmma-prefill).
+template <typename = void>
 static __device__ float prefill_wgmma_partials[prefill_wgmma::PARTIAL_FLOATS];
+template <typename = void>
 static __device__ unsigned int prefill_wgmma_counters[prefill_wgmma::MAX_COUNTERS];
 
 template <int K, int MT, int NT, int STAGES, typename OutT>
@@ -188,7 +193,7 @@ __global__ void __launch_bounds__(prefill_wgmma::THREADS)
   constexpr int VEC_ROW = S::BM / 4;  // float4 per row
   const size_t tile_floats = (size_t)NT * S::BM;
   auto partial_of = [&](int s) {
-    return reinterpret_cast<float4*>(prefill_wgmma_partials + ((size_t)s * gridDim.x + blockIdx.x) * tile_floats);
+    return reinterpret_cast<float4*>(prefill_wgmma_partials<> + ((size_t)s * gridDim.x + blockIdx.x) * tile_floats);
   };
   float4* mine = partial_of(split);
   for (int v = tid; v < rows * VEC_ROW; v += THREADS)
@@ -196,7 +201,7 @@ __global__ void __launch_bounds__(prefill_wgmma::THREADS)
   __threadfence();
   __syncthreads();
   __shared__ bool last;
-  if (tid == 0) last = atomicAdd(&prefill_wgmma_counters[blockIdx.x], 1u) == (unsigned)splits - 1;
+  if (tid == 0) last = atomicAdd(&prefill_wgmma_counters<>[blockIdx.x], 1u) == (unsigned)splits - 1;
   __syncthreads();
   if (!last) return;
   __threadfence();
@@ -224,7 +229,7 @@ __global__ void __launch_bounds__(prefill_wgmma::THREADS)
       out[(size_t)m * ld_out + n0 + f + c] = from_float<OutT>(value);
     }
   }
-  if (tid == 0) prefill_wgmma_counters[blockIdx.x] = 0;
+  if (tid == 0) prefill_wgmma_counters<>[blockIdx.x] = 0;
 #else
   __trap();  // built without sm_90a: llc-select-linear-kernel picks wgmma only for sm_90a builds
 #endif
