@@ -59,6 +59,7 @@ the start of the weight stream overlaps the previous kernel's tail.
 #include <type_traits>
 
 #include "templates/kernels/common.cuh"
+#include "templates/kernels/kernel_limits.h"
 #include "templates/kernels/mma.cuh"
 #include "templates/kernels/rope.cuh"
 #include "templates/kernels/silu_mul.cuh"
@@ -108,6 +109,16 @@ __device__ __forceinline__ void chunk_fragments(const x128& lo_chunk, const x128
 __device__ __forceinline__ int c_lane(int i, int col) { return (i % 8) * 4 + col / 2; }
 __device__ __forceinline__ int c_register(int i, int col) { return (i / 8) * 2 + col % 2; }
 
+// The block's sum of one C element (batch tile nt, register c, lane) over the warps' partials, in
+// warp order: the same sum whatever the batch.
+template <int NT>
+__device__ __forceinline__ float warp_order_sum(const float (&partial)[WARPS][NT][4][32], int nt, int c, int lane) {
+  float total = 0.0f;
+#pragma unroll
+  for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][lane];
+  return total;
+}
+
 template <int J>
 __device__ __forceinline__ void load_weights(x128 (&lo)[J], x128 (&hi)[J], const floatX* w_lo,
                                              const floatX* w_hi, int unit) {
@@ -152,10 +163,7 @@ __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::
     const int m = nt * TILE_M + col;
     if (m >= n_rows) continue;
     auto sum_of = [&](int row_in_tile, int n) {  // fixed warp order, then the bias
-      float total = 0.0f;
-#pragma unroll
-      for (int wp = 0; wp < WARPS; ++wp)
-        total += partial[wp][nt][c_register(row_in_tile, col)][c_lane(row_in_tile, col)];
+      float total = warp_order_sum(partial, nt, c_register(row_in_tile, col), c_lane(row_in_tile, col));
       if (bias != nullptr) total += to_float(bias[n]);
       return from_float<floatX>(total);
     };
@@ -314,12 +322,7 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
         const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
         if (m >= n_rows || n >= N) continue;
         const int src_lane = c_lane(i, col);
-        auto warp_sum = [&](int c) {  // fixed warp order: the same sum whatever the batch
-          float total = 0.0f;
-#pragma unroll
-          for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][src_lane];
-          return total;
-        };
+        auto warp_sum = [&](int c) { return warp_order_sum(partial, nt, c, src_lane); };
         if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
           float gate = warp_sum(c_register(i, col)), up = warp_sum(2 + c_register(i, col));
           if (bias != nullptr) {
@@ -354,8 +357,8 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
 template <int K, int MAX_ROWS>
 bool gemv_arguments_ok(const char* launcher, const floatX* x, int ld_x, const floatX* w, int ld_out, int n_rows,
                        int N) {
-  static_assert(K % 32 == 0, "GEMV: K must be a multiple of 32 (4 lanes x 8 elements)");
-  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= 64, "GEMV: MAX_ROWS in [1, 64]");
+  static_assert(K % kernel_limits::kGemvKMultiple == 0, "GEMV: K must be a multiple of 32 (4 lanes x 8 elements)");
+  static_assert(MAX_ROWS >= 1 && MAX_ROWS <= kernel_limits::kGemvMaxRows, "GEMV: MAX_ROWS in [1, 64]");
   return projection_arguments_ok(launcher, x, ld_x, w, K, ld_out, n_rows, MAX_ROWS, N);
 }
 
