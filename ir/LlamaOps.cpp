@@ -6,6 +6,7 @@
 //===--------------------------------------------------------------------------===//
 
 #include "ir/LlamaDialect.h"
+#include "templates/kernels/kernel_limits.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -30,10 +31,11 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
   if (gemvMaxRows) {
     if (kernel != "cublaslt")
       return op->emitOpError() << "gemv_max_rows refines kernel = \"cublaslt\" only";
-    uint64_t limit = shortKernel == "wgmma" ? 128 : 64;  // prefill_wgmma.cuh's, the GEMVs'
+    const bool wgmma = shortKernel == "wgmma";
+    const uint64_t limit = wgmma ? kernel_limits::kWgmmaMaxRows : kernel_limits::kGemvMaxRows;
     if (*gemvMaxRows < 1 || *gemvMaxRows > limit)
       return op->emitOpError() << "gemv_max_rows must be in [1, " << limit << "]"
-                               << (limit == 128 ? " with short_kernel = \"wgmma\"" : "")
+                               << (wgmma ? " with short_kernel = \"wgmma\"" : "")
                                << ", found " << *gemvMaxRows;
   }
   if (shortKernel) {
@@ -43,8 +45,9 @@ LogicalResult verifyLinearKernel(Operation *op, std::optional<StringRef> kernel,
       return op->emitOpError() << "unknown short-step kernel \"" << *shortKernel
                                << "\" (expected gemv, gemv_prefill or wgmma)";
     int64_t k = cast<ShapedType>(op->getOperand(1).getType()).getShape()[1];
-    if (*shortKernel == "wgmma" && k % 64 != 0)
-      return op->emitOpError() << "short_kernel = \"wgmma\" reads K in stages of 64, found K = " << k;
+    if (*shortKernel == "wgmma" && k % kernel_limits::kWgmmaKMultiple != 0)
+      return op->emitOpError() << "short_kernel = \"wgmma\" reads K in stages of "
+                               << kernel_limits::kWgmmaKMultiple << ", found K = " << k;
   }
   return success();
 }

@@ -19,6 +19,7 @@
 #include "ir/LlamaDialect.h"
 #include "passes/Passes.h"
 #include "passes/StepKind.h"
+#include "templates/kernels/kernel_limits.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -32,11 +33,11 @@ using namespace llc::llama;
 
 namespace {
 
-constexpr int64_t kGemvKMultiple = 32;
-constexpr int64_t kGemvMaxRowsLimit = 64;  // gemv_forward's MAX_ROWS limit
-constexpr int64_t kGemvTwoTileRows = 16;   // two batch tiles of the mma's 8 columns
-constexpr int64_t kWgmmaKMultiple = 64;    // prefill_wgmma.cuh's k stage
-constexpr int64_t kWgmmaMaxRowsLimit = 128; // prefill_wgmma_forward's MAX_ROWS limit
+using kernel_limits::kGemvKMultiple;
+constexpr int64_t kGemvMaxRowsLimit = kernel_limits::kGemvMaxRows;
+constexpr int64_t kGemvTwoTileRows = 16;  // two batch tiles of the mma's 8 columns
+using kernel_limits::kWgmmaKMultiple;
+constexpr int64_t kWgmmaMaxRowsLimit = kernel_limits::kWgmmaMaxRows;
 
 struct SelectLinearKernelPass : llc::impl::SelectLinearKernelPassBase<SelectLinearKernelPass> {
   using SelectLinearKernelPassBase::SelectLinearKernelPassBase;
