@@ -1,7 +1,12 @@
 /*
-Token sampling from fp32 logits, one block of 1024 threads per row, deterministic and graph-
-capturable (no host sync, no allocation, no floating-point atomics).
+Token sampling from fp32 logits, blocks of 1024 threads, deterministic and graph-capturable (no
+host sync, no allocation, no floating-point atomics).
   temperature <= 0 (or NaN): greedy argmax; ties go to the lowest index; NaN logits never win.
+             The row is split over greedy_blocks<VOCAB>() blocks (up to 32, so that the scan of
+             a 128K vocabulary is not one SM's latency-bound loop); each block's best (value,
+             index) pair, packed into one order-preserving 64-bit key, goes to a workspace, and the
+             last block to arrive (atomic counter) takes the maximum. A maximum is exact, so the
+             token does not depend on the split or the arrival order.
   otherwise, with z_i = logit_i / temperature (NaN -> -inf, +inf -> FLT_MAX):
     weights  q_i = round(exp(z_i - max z) * 2^40) as 64-bit integers (a token 2^-41 times less
              likely than the best one has q = 0 and is never drawn), so every sum below is exact
@@ -30,7 +35,24 @@ constexpr int THREADS = 1024;
 constexpr int BINS = 256;
 constexpr int COPIES = 16;
 constexpr double WEIGHT_SCALE = 1099511627776.0;  // 2^40
+constexpr int MAX_GREEDY_BLOCKS = 32;
+constexpr int MAX_SPLIT_ROWS = 1024;  // rows whose argmax is split; a larger batch: a block a row
 }  // namespace sampling
+
+// Blocks a greedy row is split over: about 4 logits a thread, at most MAX_GREEDY_BLOCKS.
+template <int VOCAB>
+constexpr int greedy_blocks() {
+  constexpr int blocks = CEIL_DIV(VOCAB, sampling::THREADS * 4);
+  return blocks < 1 ? 1 : blocks > sampling::MAX_GREEDY_BLOCKS ? sampling::MAX_GREEDY_BLOCKS : blocks;
+}
+
+// The split argmax's workspace (one per translation unit; kernels of one stream never overlap in
+// it, and the last block of a row puts its counter back to 0). Variable templates, so that only a
+// program that launches the sampler carries them.
+template <typename = void>
+static __device__ unsigned long long greedy_partials[sampling::MAX_SPLIT_ROWS * sampling::MAX_GREEDY_BLOCKS];
+template <typename = void>
+static __device__ unsigned int greedy_arrivals[sampling::MAX_SPLIT_ROWS];
 
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
 __host__ __device__ inline void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
@@ -70,6 +92,52 @@ __device__ __forceinline__ float sample_z(float logit, float temperature) {
 __device__ __forceinline__ uint32_t float_key(float f) {
   const uint32_t u = __float_as_uint(f);
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+// (logit, index) as one 64-bit key whose maximum is the largest logit, the lowest index among
+// equal ones: the order-preserving bits of the logit (-0 as +0, so that they tie) above the
+// complement of the index. 0 is below every key: "no logit" (all NaN), which gives token 0.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int i) {
+  return isnan(v) ? 0ull : ((unsigned long long)float_key(v + 0.0f) << 32) | (uint32_t)~(uint32_t)i;
+}
+__device__ __forceinline__ int argmax_index(unsigned long long key) { return key == 0 ? 0 : (int)~(uint32_t)key; }
+
+// The greedy token of row `row` (see the top of the file): this block's share of the row, then,
+// when the row is split, the last block's maximum over the blocks' keys.
+template <int VOCAB>
+__device__ void greedy_argmax(int32_t* __restrict__ out_tokens, const float* __restrict__ x, int row) {
+  using namespace sampling;
+  __shared__ unsigned long long s_key[THREADS / 32];
+  __shared__ bool s_last;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, blocks = gridDim.x;
+  const int slice = CEIL_DIV(VOCAB, blocks), begin = blockIdx.x * slice, end = min(VOCAB, begin + slice);
+  unsigned long long best = 0;
+#pragma unroll 4
+  for (int i = begin + tid; i < end; i += THREADS) best = max(best, argmax_key(x[i], i));
+  for (int off = 16; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xffffffffu, best, off));
+  if (lane == 0) s_key[warp] = best;
+  __syncthreads();
+  if (warp != 0) return;
+  best = s_key[lane];
+  for (int off = 16; off > 0; off >>= 1) best = max(best, __shfl_xor_sync(0xffffffffu, best, off));
+  if (blocks == 1) {
+    if (lane == 0) out_tokens[row] = argmax_index(best);
+    return;
+  }
+  if (lane == 0) {
+    greedy_partials<>[row * MAX_GREEDY_BLOCKS + blockIdx.x] = best;
+    __threadfence();  // the key is visible before the arrival is counted
+    s_last = atomicAdd(&greedy_arrivals<>[row], 1u) == (unsigned)blocks - 1;
+  }
+  __syncwarp();
+  if (!s_last) return;
+  __threadfence();  // every block's key, counted before this block's arrival, is visible
+  const volatile unsigned long long* keys = greedy_partials<> + row * MAX_GREEDY_BLOCKS;
+  unsigned long long all = lane < blocks ? keys[lane] : 0ull;
+  for (int off = 16; off > 0; off >>= 1) all = max(all, __shfl_xor_sync(0xffffffffu, all, off));
+  if (lane == 0) {
+    out_tokens[row] = argmax_index(all);
+    greedy_arrivals<>[row] = 0;  // ready for the next launch
+  }
 }
 __device__ __forceinline__ uint64_t sample_weight(float z, float zmax) {
   const float w = expf(z - zmax);  // in [0, 1]; 0 for z = -inf
@@ -163,10 +231,11 @@ __device__ uint32_t radix_select(const float* __restrict__ x, float temperature,
 }
 
 /*
-One block per row: out_tokens[row] from logits[row, 0:VOCAB] (fp32) and rows[row] (see top of file).
-Thread mapping: strided passes over the row (coalesced) for max and histograms; for the draw, warp
-w owns the index range [w*SEG, (w+1)*SEG) so that warp totals, an exclusive scan over the 32 warps
-and one warp's re-scan in index order locate the token.
+Blocks (split, row): out_tokens[row] from logits[row, 0:VOCAB] (fp32) and rows[row] (see top of
+file). Greedy rows: greedy_argmax over the row's gridDim.x blocks. Sampled rows: block 0 alone
+(the others return); strided passes over the row (coalesced) for max and histograms; for the draw,
+warp w owns the index range [w*SEG, (w+1)*SEG) so that warp totals, an exclusive scan over the 32
+warps and one warp's re-scan in index order locate the token.
 */
 template <int VOCAB>
 __global__ void __launch_bounds__(sampling::THREADS)
@@ -178,38 +247,15 @@ sample_kernel(int32_t* __restrict__ out_tokens, const float* __restrict__ logits
   __shared__ uint64_t hist[BINS * COPIES];
   __shared__ uint64_t tot[BINS];
   __shared__ uint64_t warp_mass[THREADS / 32];
-  __shared__ float s_best[THREADS / 32];
-  __shared__ int s_best_i[THREADS / 32];
-  const int row = blockIdx.x, tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int row = blockIdx.y, tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const float* x = logits + (size_t)row * VOCAB;
   const llc::SamplingRow cfg = rows[row];
 
-  if (!(cfg.temperature > 0.0f)) {  // greedy
-    float best = -INFINITY;
-    int best_i = INT_MAX;
-    for (int i = tid; i < VOCAB; i += THREADS) {
-      const float v = x[i];
-      if (v > best || (v == best && i < best_i)) { best = v; best_i = i; }
-    }
-    for (int off = 16; off > 0; off >>= 1) {
-      const float ov = __shfl_xor_sync(0xffffffffu, best, off);
-      const int oi = __shfl_xor_sync(0xffffffffu, best_i, off);
-      if (ov > best || (ov == best && oi < best_i)) { best = ov; best_i = oi; }
-    }
-    if (lane == 0) { s_best[warp] = best; s_best_i[warp] = best_i; }
-    __syncthreads();
-    if (warp == 0) {
-      best = s_best[lane];
-      best_i = s_best_i[lane];
-      for (int off = 16; off > 0; off >>= 1) {
-        const float ov = __shfl_xor_sync(0xffffffffu, best, off);
-        const int oi = __shfl_xor_sync(0xffffffffu, best_i, off);
-        if (ov > best || (ov == best && oi < best_i)) { best = ov; best_i = oi; }
-      }
-      if (lane == 0) out_tokens[row] = best_i == INT_MAX ? 0 : best_i;  // all NaN: token 0
-    }
+  if (!(cfg.temperature > 0.0f)) {
+    greedy_argmax<VOCAB>(out_tokens, x, row);
     return;
   }
+  if (blockIdx.x != 0) return;  // a sampled row is one block's
 
   const float temperature = cfg.temperature;
   float zmax = -INFINITY;
@@ -271,5 +317,7 @@ template <int VOCAB>
 void sample_forward(int32_t* out_tokens /*[n_rows]*/, const float* logits /*[n_rows][VOCAB]*/,
                     const llc::SamplingRow* rows /*[n_rows], device*/, int n_rows, cudaStream_t stream) {
   if (n_rows <= 0) return;
-  launch_pdl(sample_kernel<VOCAB>, n_rows, sampling::THREADS, 0, stream, out_tokens, logits, rows);
+  launch_check(n_rows <= 65535, "sample_forward", "n_rows must be <= 65535", n_rows);
+  const int split = n_rows <= sampling::MAX_SPLIT_ROWS ? greedy_blocks<VOCAB>() : 1;
+  launch_pdl(sample_kernel<VOCAB>, dim3(split, n_rows), sampling::THREADS, 0, stream, out_tokens, logits, rows);
 }

@@ -1,5 +1,6 @@
 // test_sampling.cu - GPU tests of sample_forward: Philox known answers, greedy == CPU argmax (ties,
-// NaN), draws never outside the CPU's top-k/top-p set, the empirical distribution of many draws
+// NaN; the split argmax's ties across blocks, its counters reset between launches, greedy and
+// sampled rows in one batch, batches past the split's row limit), draws never outside the CPU's top-k/top-p set, the empirical distribution of many draws
 // (one seed per row) against the CPU's truncated softmax (chi-square), and determinism: the same
 // (seed, step) gives the same token.
 #include "test/gpu/test_common.h"
@@ -164,6 +165,52 @@ void test_greedy(Rng& rng) {
   check(bad == 0, fmt_str("sampling/greedy/V%d", V), fmt_str("rows=%d wrong=%d%s", n, bad, details.c_str()));
 }
 
+// The split argmax (greedy_blocks<V>() blocks a row): launches in a row on new logits (each must
+// find its own maximum: a counter left behind by a launch would end the next one early), with the
+// maximum tied between the first and the last block's slice in some rows, and greedy rows next
+// to sampled ones with top_k = 1 (also the argmax, from one block).
+template <int V>
+void test_greedy_split(Rng& rng) {
+  static_assert(greedy_blocks<V>() > 1, "test_greedy_split: a vocabulary that is split");
+  const int n = 24, launches = 3;
+  int bad = 0;
+  std::string details;
+  for (int launch = 0; launch < launches; ++launch) {
+    std::vector<float> logits((size_t)n * V);
+    for (auto& x : logits) x = (float)(rng.normal() * 3.0);
+    std::vector<llc::SamplingRow> rows(n);
+    for (int r = 0; r < n; ++r) {
+      float* row = &logits[(size_t)r * V];
+      const bool sampled = r % 4 == 3;  // top_k = 1 draws among tied maxima: ties in greedy rows only
+      if (r % 3 == 0 && !sampled) row[rng.integer(V - V / 8, V - 1)] = row[rng.integer(0, V / 8)] = 60.0f;
+      if (r % 5 == 1) row[rng.integer(0, V - 1)] = NAN;
+      rows[r] = sampled ? make_row(0.9f, 1, 1.0f, r + 1, launch) : make_row(0.0f, 0, 1.0f, r + 1, launch);
+    }
+    const auto got = run_sampler<V>(logits, rows);
+    for (int r = 0; r < n; ++r) {
+      const int want = cpu_argmax(&logits[(size_t)r * V], V);
+      if (got[r] != want) { ++bad; details += fmt_str(" launch%d/row%d:got=%d,want=%d", launch, r, got[r], want); }
+    }
+  }
+  check(bad == 0, fmt_str("sampling/greedy_split/V%d", V),
+        fmt_str("blocks=%d rows=%d launches=%d wrong=%d%s", greedy_blocks<V>(), n, launches, bad, details.c_str()));
+}
+
+// Batches at and past sampling::MAX_SPLIT_ROWS (the split's workspace): the larger one takes a
+// block a row, both must give every row's argmax.
+void test_greedy_many_rows(Rng& rng) {
+  constexpr int V = 8192;
+  for (int n : {sampling::MAX_SPLIT_ROWS, sampling::MAX_SPLIT_ROWS + 1}) {
+    std::vector<float> logits((size_t)n * V);
+    for (auto& x : logits) x = (float)(rng.normal() * 3.0);
+    std::vector<llc::SamplingRow> rows(n, make_row(0.0f, 0, 1.0f, 1, 0));
+    const auto got = run_sampler<V>(logits, rows);
+    int bad = 0;
+    for (int r = 0; r < n; ++r) bad += got[r] != cpu_argmax(&logits[(size_t)r * V], V);
+    check(bad == 0, fmt_str("sampling/greedy_rows%d/V%d", n, V), fmt_str("wrong=%d", bad));
+  }
+}
+
 // Many draws from one distribution: rows share the logits, seeds differ. Chi-square over the
 // allowed tokens (bins with expected count < 5 merged); never a token outside the allowed set.
 template <int V>
@@ -288,6 +335,9 @@ void run_sampling_tests() {
   test_greedy<128256>(rng);
   test_greedy<151936>(rng);
   test_greedy<64>(rng);
+  test_greedy_split<128256>(rng);
+  test_greedy_split<8192>(rng);
+  test_greedy_many_rows(rng);
 
   test_distribution<64>(rng, 0.8f, 20, 0.9f, 2.0, 200000, 0);
   test_distribution<64>(rng, 1.3f, 0, 1.0f, 2.0, 200000, 0);
