@@ -178,7 +178,8 @@ __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::
     if (m >= n_rows) continue;
     const float scale = row_scale(m);
     auto sum_of = [&](int row_in_tile, int n) {  // fixed warp order, the norm's scale, then the bias
-      float total = warp_order_sum(partial, nt, c_register(row_in_tile, col), c_lane(row_in_tile, col)) * scale;
+      // __fmul_rn: never contracted with the bias add, so every epilogue rounds the same way
+      float total = __fmul_rn(warp_order_sum(partial, nt, c_register(row_in_tile, col), c_lane(row_in_tile, col)), scale);
       if (bias != nullptr) total += to_float(bias[n]);
       return from_float<floatX>(total);
     };
@@ -383,14 +384,15 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
         auto warp_sum = [&](int c) { return warp_order_sum(partial, nt, c, src_lane); };
         const float scale = row_scale(m);
         if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-          float gate = warp_sum(c_register(i, col)) * scale, up = warp_sum(2 + c_register(i, col)) * scale;
+          float gate = __fmul_rn(warp_sum(c_register(i, col)), scale);
+          float up = __fmul_rn(warp_sum(2 + c_register(i, col)), scale);
           if (bias != nullptr) {
             gate += to_float(bias[n]);
             up += to_float(bias[N + n]);
           }
           out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
         } else {
-          float total = warp_sum(c_register(i, col)) * scale;
+          float total = __fmul_rn(warp_sum(c_register(i, col)), scale);
           if (bias != nullptr) total += to_float(bias[n]);
           if constexpr (std::is_same_v<OutT, floatX>) {
             if (fusion.residual != nullptr) {

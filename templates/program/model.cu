@@ -224,21 +224,21 @@ static const llc::WeightSource kSources12[] = {{"model.layers.1.mlp.down_proj.we
 static const llc::WeightSource kSources13[] = {{"model.norm.weight", 256}};
 static const llc::WeightSource kSources14[] = {{"lm_head.weight", 512}};
 static const llc::WeightSpec kWeights[] = {
-    {2, 512, 256, 1, kSources0},
-    {1, 256, 1, 1, kSources1},
-    {2, 512, 256, 3, kSources2},
-    {2, 256, 256, 1, kSources3},
-    {1, 256, 1, 1, kSources4},
-    {2, 1024, 256, 2, kSources5},
-    {2, 256, 512, 1, kSources6},
-    {1, 256, 1, 1, kSources7},
-    {2, 512, 256, 3, kSources8},
-    {2, 256, 256, 1, kSources9},
-    {1, 256, 1, 1, kSources10},
-    {2, 1024, 256, 2, kSources11},
-    {2, 256, 512, 1, kSources12},
-    {1, 256, 1, 1, kSources13},
-    {2, 512, 256, 1, kSources14},
+    {2, 512, 256, 1, kSources0, -1},
+    {1, 256, 1, 1, kSources1, -1},
+    {2, 512, 256, 3, kSources2, -1},
+    {2, 256, 256, 1, kSources3, -1},
+    {1, 256, 1, 1, kSources4, -1},
+    {2, 1024, 256, 2, kSources5, -1},
+    {2, 256, 512, 1, kSources6, -1},
+    {1, 256, 1, 1, kSources7, -1},
+    {2, 512, 256, 3, kSources8, -1},
+    {2, 256, 256, 1, kSources9, -1},
+    {1, 256, 1, 1, kSources10, -1},
+    {2, 1024, 256, 2, kSources11, -1},
+    {2, 256, 512, 1, kSources12, -1},
+    {1, 256, 1, 1, kSources13, -1},
+    {2, 512, 256, 1, kSources14, -1},
 };
 static const int kEosTokenIds[] = {2};
 static const int kGraphBuckets[] = {1, 2, 4};
@@ -269,10 +269,17 @@ void model_fill_random(void* dst, int64_t n, uint64_t seed, float offset, float 
   fill_random_forward(static_cast<floatX*>(dst), n, seed, offset, scale, stream);
 }
 
+void model_scale_columns(void* w, const void* scale, int64_t rows, int64_t cols,
+                         cudaStream_t stream) {
+  scale_columns_forward(static_cast<floatX*>(w), static_cast<const floatX*>(scale), rows, cols,
+                        stream);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   static const llc::ModelProgram program = {&kSpec,        model_prefill,   model_decode,
-                                            model_sample,  model_convert,   model_fill_random};
+                                            model_sample,  model_convert,   model_fill_random,
+                                            model_scale_columns};
   return llc::program_main(argc, argv, program);
 }
