@@ -60,7 +60,7 @@ def cmd_prepare(args):
         if args.llc_llama:
             t0 = time.time()
             subprocess.run([args.llc_llama, "compile", os.path.join(out, "config.json"),
-                            "-o", os.path.join(out, "model_bin"), "--max-batch", "8"],
+                            "-o", os.path.join(out, "model_bin"), "--max-batch", "8"] + args.compile_arg,
                            check=True)
             os.remove(os.path.join(out, "model_bin.cu"))
             print(f"{name}: compiled in {time.time() - t0:.1f} s", flush=True)
@@ -356,6 +356,8 @@ def main():
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--llc-llama", help="compile each config with this llc-llama")
     p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    p.add_argument("--compile-arg", action="append", default=[],
+                   help="one more llc-llama compile argument (repeatable), e.g. --compile-arg=--fold-norm")
     r = sub.add_parser("run", help="make checkpoints and check the binaries (needs a GPU)")
     r.add_argument("--dir", required=True, help="the directory `prepare` wrote")
     r.add_argument("--tokenizer", required=True, help="the Llama 3 tokenizer.json")

@@ -3,7 +3,8 @@
 # GPU machine that has no MLIR, into one folder to carry there (default .device-carry, ignored by
 # git): the GPU test programs, the 4-layer parity binaries of every example config, the two
 # full-size benchmark binaries, the GEMV variant sweep and the tokenizer files.
-# Usage: test/gpu/prepare-carry.sh [CARRY]
+# Usage: [LLC_COMPILE_ARGS="--fold-norm ..."] test/gpu/prepare-carry.sh [CARRY]
+# (LLC_COMPILE_ARGS: extra llc-llama compile arguments for every binary it builds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${1:-.device-carry}
@@ -12,9 +13,11 @@ mkdir -p "$carry/bin" "$carry/models" "$carry/data"
 cmake --build build --target llc-llama kernel_tests runtime_gpu_tests engine_toy_program
 cp build/bin/kernel_tests build/bin/runtime_gpu_tests build/bin/engine_toy_program "$carry/bin/"
 nvcc -arch=sm_90 -O3 -std=c++17 -I. bench/gemv_variants.cu -o "$carry/bin/gemv_variants"
-python3 test/gpu/parity.py prepare --out "$carry/parity" --llc-llama build/bin/llc-llama
+read -r -a extra <<<"${LLC_COMPILE_ARGS:-}"
+python3 test/gpu/parity.py prepare --out "$carry/parity" --llc-llama build/bin/llc-llama \
+  ${extra[@]+"${extra[@]/#/--compile-arg=}"}
 for m in llama-3.2-1b llama-3.1-8b; do
-  build/bin/llc-llama compile "examples/$m/config.json" -o "$carry/models/$m"
+  build/bin/llc-llama compile "examples/$m/config.json" -o "$carry/models/$m" ${extra[@]+"${extra[@]}"}
   rm -f "$carry/models/$m.cu"
 done
 rm -rf "$carry/data/tokenizers"
