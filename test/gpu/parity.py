@@ -357,7 +357,7 @@ def main():
     p.add_argument("--llc-llama", help="compile each config with this llc-llama")
     p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     p.add_argument("--compile-arg", action="append", default=[],
-                   help="one more llc-llama compile argument (repeatable), e.g. --compile-arg=--fold-norm")
+                   help="one more llc-llama compile argument (repeatable), e.g. --compile-arg=--no-wgmma-prefill")
     r = sub.add_parser("run", help="make checkpoints and check the binaries (needs a GPU)")
     r.add_argument("--dir", required=True, help="the directory `prepare` wrote")
     r.add_argument("--tokenizer", required=True, help="the Llama 3 tokenizer.json")

@@ -3,7 +3,7 @@
 # GPU machine that has no MLIR, into one folder to carry there (default .device-carry, ignored by
 # git): the GPU test programs, the 4-layer parity binaries of every example config, the two
 # full-size benchmark binaries, the GEMV variant sweep and the tokenizer files.
-# Usage: [LLC_COMPILE_ARGS="--fold-norm ..."] test/gpu/prepare-carry.sh [CARRY]
+# Usage: [LLC_COMPILE_ARGS="--no-wgmma-prefill ..."] test/gpu/prepare-carry.sh [CARRY]
 # (LLC_COMPILE_ARGS: extra llc-llama compile arguments for every binary it builds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
