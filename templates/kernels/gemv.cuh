@@ -411,12 +411,15 @@ template <int K, int NT, typename OutT, bool SWIGLU, bool NORM = false>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                  int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
   constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
-  if (!NORM && NT > 2 && gemv::row_tiles(NT, N) == 2)
-    launch_pdl(gemv_kernel<K, NT, (NT > 2 ? 2 : 1), OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream,
-               out, ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
-  else
-    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out,
-               ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
+  if constexpr (!NORM && NT > 2) {  // (a fused norm is a decode projection's: NT <= 2)
+    if (gemv::row_tiles(NT, N) == 2) {
+      launch_pdl(gemv_kernel<K, NT, 2, OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream, out, ld_out,
+                 x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
+      return;
+    }
+  }
+  launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out,
+             x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
 }
 
 // A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
