@@ -147,8 +147,8 @@ std::string emitSpec(const ProgramContext &program, const Shapes &shapes,
   }
   out += "static const llc::WeightSpec kWeights[] = {\n";
   for (size_t i = 0; i < entries.size(); ++i)
-    out += fmt::format("    {{{}, {}, {}, {}, kSources{}}},\n", entries[i].rank, entries[i].rows,
-                       entries[i].cols, entries[i].sources.size(), i);
+    out += fmt::format("    {{{}, {}, {}, {}, kSources{}, {}}},\n", entries[i].rank, entries[i].rows,
+                       entries[i].cols, entries[i].sources.size(), i, entries[i].columnScale);
   out += "};\n";
   out += fmt::format("static const int kEosTokenIds[] = {{{}}};\n",
                      facts.eos.empty() ? "-1" : joinInts(facts.eos));

@@ -85,6 +85,12 @@ std::string nameOf(Operation *op) {
 }
 
 std::string hexFloat(float f) { return fmt::format("{:a}f", f); }
+
+/// An eps as the generated code writes it: the exact float, then its decimal value.
+std::string epsLiteral(const APFloat &eps) {
+  float f = eps.convertToFloat();
+  return fmt::format("{} /*{}*/", hexFloat(f), f);
+}
 } // namespace
 
 void FunctionEmitter::line(const llvm::Twine &text, Operation *op) {
@@ -176,7 +182,8 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
   } else if (auto n = dyn_cast<RMSNormOp>(op)) {
     if (ref(n.getInput()).ld != featuresOf(n.getInput()))
       return unsupported(op, "rmsnorm needs contiguous rows");
-    std::string w = weight(n.getWeight());
+    // weight_folded: the consumers' weights carry w (llc-fold-norm-into-gemv); the kernel leaves out * w.
+    std::string w = n.getWeightFolded() ? "nullptr" : weight(n.getWeight());
     std::string out = define(n.getResult());
     float eps = n.getEps().convertToFloat();
     line(fmt::format("rmsnorm_forward<{}>({}, {}, {}, {} /*{}*/, n_tokens, stream);",
@@ -193,7 +200,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     if (ref(an.getInput()).ld != featuresOf(an.getInput()) ||
         ref(an.getResidual()).ld != featuresOf(an.getResidual()))
       return unsupported(op, "add_rmsnorm needs contiguous rows");
-    std::string w = weight(an.getWeight());
+    std::string w = an.getWeightFolded() ? "nullptr" : weight(an.getWeight());
     std::string sum = define(an.getSum());
     std::string normed = define(an.getNormed());
     float eps = an.getEps().convertToFloat();
@@ -212,7 +219,11 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
       return gemvCall(entry, k, maxRows, "floatX", out, featuresOf(l.getResult()), in.ptr, in.ld, w,
                       bias, "n_tokens", n);
     };
-    if (l.getKernel() == "gemv")
+    if (std::optional<APFloat> eps = l.getNormEps())  // kernel = "gemv" (verifier)
+      line(fmt::format("gemv_norm_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, stream);", k, out,
+                       featuresOf(l.getResult()), in.ptr, in.ld, w, bias, n, epsLiteral(*eps)),
+           op);
+    else if (l.getKernel() == "gemv")
       line(gemv("gemv_forward", "kMaxBatch"), op);
     else
       line(fmt::format("{}args.gemm->linear({}, {}, kDType, {}, {}, {}, {}, kDType, n_tokens, {}, {}, "
@@ -230,9 +241,32 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     std::string out = define(g.getResult());
     TensorRef in = ref(g.getInput());
     auto wType = cast<RankedTensorType>(g.getWeight().getType());
-    line(fmt::format("gemv_swiglu_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, stream);",
-                     wType.getDimSize(1), out, featuresOf(g.getResult()), in.ptr, in.ld, w, bias,
-                     featuresOf(g.getResult())),
+    if (std::optional<APFloat> eps = g.getNormEps())
+      line(fmt::format("gemv_swiglu_norm_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, stream);",
+                       wType.getDimSize(1), out, featuresOf(g.getResult()), in.ptr, in.ld, w, bias,
+                       featuresOf(g.getResult()), epsLiteral(*eps)),
+           op);
+    else
+      line(fmt::format("gemv_swiglu_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, stream);",
+                       wType.getDimSize(1), out, featuresOf(g.getResult()), in.ptr, in.ld, w, bias,
+                       featuresOf(g.getResult())),
+           op);
+    ++launches;
+    return llvm::Error::success();
+  } else if (auto rl = dyn_cast<ResidualLinearOp>(op)) {
+    if (rl.getKernel() != "gemv")
+      return unsupported(op, "residual_linear needs the GEMV (kernel = \"gemv\")");
+    std::string w = weight(rl.getWeight());
+    std::string bias = rl.getBias() ? weight(rl.getBias()) : "nullptr";
+    TensorRef in = ref(rl.getInput());
+    TensorRef res = ref(rl.getResidual());
+    if (res.ld != featuresOf(rl.getResidual()))
+      return unsupported(op, "residual_linear needs a contiguous residual");
+    std::string out = define(rl.getResult());
+    auto wType = cast<RankedTensorType>(rl.getWeight().getType());
+    line(fmt::format("gemv_residual_forward<{}, kMaxBatch>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, stream);",
+                     wType.getDimSize(1), out, featuresOf(rl.getResult()), in.ptr, in.ld, w, bias,
+                     wType.getDimSize(0), res.ptr),
          op);
     ++launches;
     return llvm::Error::success();
@@ -287,12 +321,14 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     TensorRef in = ref(rl.getInput());
     std::string q = define(rl.getQ());
     auto wType = cast<RankedTensorType>(rl.getWeight().getType());
-    line(fmt::format("gemv_qkv_rope_forward<{}, kMaxBatch, {}, {}>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, {}, "
-                     "{}, {}, {}, {}, stream);",
-                     wType.getDimSize(1), view.getHeadDim(), view.getHeads(), q, featuresOf(rl.getQ()), in.ptr,
-                     in.ld, w, bias, wType.getDimSize(0), featuresOf(rl.getQ()) / rl.getHeadDim(),
-                     meta(rl.getPositions()), table, layerCache(rl.getKCache(), "k"),
-                     layerCache(rl.getVCache(), "v"), meta(rl.getNewSlots())),
+    std::optional<APFloat> eps = rl.getNormEps();  // the norm folded in: NORM = true, eps last
+    line(fmt::format("gemv_qkv_rope_forward<{}, kMaxBatch, {}, {}{}>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, {}, "
+                     "{}, {}, {}, {}, stream{});",
+                     wType.getDimSize(1), view.getHeadDim(), view.getHeads(), eps ? ", true" : "", q,
+                     featuresOf(rl.getQ()), in.ptr, in.ld, w, bias, wType.getDimSize(0),
+                     featuresOf(rl.getQ()) / rl.getHeadDim(), meta(rl.getPositions()), table,
+                     layerCache(rl.getKCache(), "k"), layerCache(rl.getVCache(), "v"), meta(rl.getNewSlots()),
+                     eps ? ", " + epsLiteral(*eps) : ""),
          op);
   } else if (isa<RepeatKVOp>(op)) {
     return unsupported(op, "repeat_kv copies every KV head for each query head; llc-llama "

@@ -25,12 +25,18 @@ struct WeightEntry {
   int64_t rows = 0;
   int64_t cols = 1;
   int rank = 1;
+  /// Index of the rank-1 entry whose values multiply each column of this one at load
+  /// (a folded RMSNorm weight); -1: none.
+  int columnScale = -1;
 };
 
 class WeightTable {
 public:
   /// The table index of a weight op's value (adding the entry on first sight).
   int indexOf(llama::WeightOp op);
+  /// The index of an entry with `entry`'s sources and shape (a `scaled_by` weight's scale),
+  /// adding it on first sight.
+  int add(WeightEntry entry);
   const std::vector<WeightEntry> &entries() const { return entries_; }
 
 private:

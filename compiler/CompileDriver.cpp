@@ -85,7 +85,7 @@ Error runPipeline(mlir::ModuleOp module, const DriverOptions &options) {
   if (Error e = show("frontend"))
     return e;
   for (const std::string &name : llcPipelinePassNames()) {
-    if (options.pipeline.disabled.count(name))
+    if (!llcPassEnabled(options.pipeline, name))
       continue;
     mlir::PassManager pm(module.getContext());
     addLlcPipelineStage(pm, options.pipeline, name);

@@ -80,7 +80,7 @@ private:
   /// `llama.weight "<name>"` of the given shape, in the compiled dtype.
   Value weight(StringRef name, ArrayRef<int64_t> shape) {
     auto type = RankedTensorType::get(shape, act);
-    return b.create<WeightOp>(at(name), type, b.getStrArrayAttr({name}), DenseI64ArrayAttr());
+    return b.create<WeightOp>(at(name), type, b.getStrArrayAttr({name}), DenseI64ArrayAttr(), StringAttr());
   }
 
   /// A projection `x W^T (+ b)` named `<prefix>.weight` / `<prefix>.bias`.
@@ -89,14 +89,14 @@ private:
     Value w = weight((prefix + ".weight").str(), {outFeatures, inFeatures});
     Value bv = bias ? weight((prefix + ".bias").str(), {outFeatures}) : Value();
     return b.create<LinearOp>(at(prefix), actType(outFeatures), x, w, bv, StringAttr(), IntegerAttr(),
-                             StringAttr());
+                             StringAttr(), FloatAttr());
   }
 
   /// rmsnorm with the weight `<name>.weight`.
   Value rmsnorm(Value x, StringRef name) {
     Value w = weight((name + ".weight").str(), {config.hiddenSize});
     return b.create<RMSNormOp>(at(name), x.getType(), x, w,
-                               b.getF32FloatAttr(static_cast<float>(config.rmsNormEps)));
+                               b.getF32FloatAttr(static_cast<float>(config.rmsNormEps)), UnitAttr());
   }
 
   Value rope(Value x, StringRef name) {

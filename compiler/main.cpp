@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
   compile->add_flag("!--no-wgmma-prefill", options.compile.wgmmaPrefill,
                     "On sm_90, keep short prefills on the mma.sync GEMVs instead of warpgroup MMA "
                     "(the program is then built for sm_90, not sm_90a)");
+  compile->add_flag("!--no-fold-norm", options.pipeline.foldNorm,
+                    "Keep each decode RMSNorm a kernel of its own instead of folding it into the GEMV "
+                    "after it, and its weight into that GEMV's weight at load (llc-fold-norm-into-gemv)");
   compile->add_option("--sm-count", options.compile.smCount,
                       "Multiprocessors of the target GPU (default from --arch: 132 for sm_90)");
   compile->add_option("--nvcc", options.nvcc,

@@ -225,8 +225,22 @@ LogicalResult AddRMSNormOp::verify() {
   return verifyNorm(*this, getInput(), getWeight(), getEps());
 }
 
+/// `norm_eps` (llc-fold-norm-into-gemv): only the decode GEMV scales by the input's inv_rms.
+static LogicalResult verifyNormEps(Operation *op, std::optional<APFloat> normEps,
+                                   std::optional<StringRef> kernel) {
+  if (!normEps)
+    return success();
+  if (kernel != "gemv")
+    return op->emitOpError() << "norm_eps needs kernel = \"gemv\" (only the decode GEMV folds the norm)";
+  if (normEps->isNegative() || normEps->isNaN())
+    return op->emitOpError() << "norm_eps must be >= 0";
+  return success();
+}
+
 LogicalResult LinearOp::verify() {
   if (failed(verifyWeightAndBias(*this, getInput(), getWeight(), getBias())))
+    return failure();
+  if (failed(verifyNormEps(*this, getNormEps(), getKernel())))
     return failure();
   int64_t rows = shapeOf(getWeight())[0];
   if (features(getResult()) != rows)
@@ -251,6 +265,21 @@ LogicalResult SwigluLinearOp::verify() {
     return emitOpError() << "result element type differs from the input's";
   if (std::optional<StringRef> kernel = getKernel(); kernel && *kernel != "gemv")
     return emitOpError() << "kernel \"" << *kernel << "\" cannot apply the gate (only gemv can)";
+  return verifyNormEps(*this, getNormEps(), getKernel());
+}
+
+LogicalResult ResidualLinearOp::verify() {
+  if (failed(verifyWeightAndBias(*this, getInput(), getWeight(), getBias())))
+    return failure();
+  int64_t rows = shapeOf(getWeight())[0];
+  if (features(getResult()) != rows)
+    return emitOpError() << "result has " << features(getResult()) << " features, expected " << rows
+                         << " (weight rows)";
+  if (getResidual().getType() != getResult().getType())
+    return emitOpError() << "residual type " << getResidual().getType() << " differs from the result's "
+                         << getResult().getType();
+  if (std::optional<StringRef> kernel = getKernel(); kernel && *kernel != "gemv")
+    return emitOpError() << "kernel \"" << *kernel << "\" cannot add the residual (only gemv can)";
   return success();
 }
 
@@ -376,7 +405,7 @@ LogicalResult RopeKVStoreLinearOp::verify() {
     return emitOpError() << "layer must be non-negative, found " << getLayer();
   if (getKernel() != "gemv")
     return emitOpError() << "needs kernel = \"gemv\" (only the decode GEMV applies the rope in its epilogue)";
-  return success();
+  return verifyNormEps(*this, getNormEps(), getKernel());
 }
 
 LogicalResult KVStoreOp::verify() {

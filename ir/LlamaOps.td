@@ -21,6 +21,9 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
   let description = [{
     Names the checkpoint tensor(s) the value is loaded from. A merged weight lists
     its sources and their row counts; the loader concatenates them along dim 0.
+    `scaled_by` (set by `llc-fold-norm-into-gemv`) names a rank-1 checkpoint tensor `s` of the
+    weight's column count: the loader then multiplies column c by `s[c]`, rounding once (an
+    RMSNorm weight folded into the projection that follows the norm).
 
     ```mlir
     %wq = llama.weight "model.layers.0.self_attn.q_proj.weight" : tensor<2048x2048xbf16>
@@ -29,7 +32,8 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
         : tensor<1024x2048xbf16>
     ```
   }];
-  let arguments = (ins StrArrayAttr:$sources, OptionalAttr<DenseI64ArrayAttr>:$source_rows);
+  let arguments = (ins StrArrayAttr:$sources, OptionalAttr<DenseI64ArrayAttr>:$source_rows,
+                       OptionalAttr<StrAttr>:$scaled_by);
   let results = (outs AnyStaticShapeTensor:$result);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
@@ -53,13 +57,15 @@ def Llama_EmbeddingOp : Llama_Op<"embedding", [Pure]> {
 def Llama_RMSNormOp : Llama_Op<"rmsnorm", [Pure]> {
   let summary = "Root-mean-square normalisation of each row, scaled by a weight.";
   let description = [{
-    `out[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w[:]`.
+    `out[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w[:]`. With `weight_folded` (set by
+    `llc-fold-norm-into-gemv`, whose consumers' weights carry `w` already) the `* w` is left out.
 
     ```mlir
     %y = llama.rmsnorm %x, %w {eps = 1.0e-05 : f32} : (tensor<?x2048xbf16>, tensor<2048xbf16>) -> tensor<?x2048xbf16>
     ```
   }];
-  let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight, F32Attr:$eps);
+  let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight, F32Attr:$eps,
+                       UnitAttr:$weight_folded);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = "$input `,` $weight attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -80,7 +86,8 @@ def Llama_AddOp : Llama_Op<"add", [Pure, SameOperandsAndResultType]> {
 def Llama_AddRMSNormOp : Llama_Op<"add_rmsnorm", [Pure]> {
   let summary = "A residual add and the RMSNorm of its sum, in one op.";
   let description = [{
-    `sum = x + residual; normed = rmsnorm(sum, w, eps)`; both are results.
+    `sum = x + residual; normed = rmsnorm(sum, w, eps)`; both are results. `weight_folded` as
+    for `llama.rmsnorm`.
 
     ```mlir
     %sum, %normed = llama.add_rmsnorm %x, %r, %w {eps = 1.0e-05 : f32}
@@ -88,7 +95,7 @@ def Llama_AddRMSNormOp : Llama_Op<"add_rmsnorm", [Pure]> {
     ```
   }];
   let arguments = (ins Llama_Activation:$input, Llama_Activation:$residual,
-                       AnyStaticShapeTensor:$weight, F32Attr:$eps);
+                       AnyStaticShapeTensor:$weight, F32Attr:$eps, UnitAttr:$weight_folded);
   let results = (outs Llama_Activation:$sum, Llama_Activation:$normed);
   let assemblyFormat = "$input `,` $residual `,` $weight attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -104,6 +111,9 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
     `short_kernel` which: "gemv" (templates/kernels/gemv.cuh), "gemv_prefill" (the 128-row
     blocks of gemv_prefill.cuh, for weights with enough rows to fill the GPU with them) or
     "wgmma" (prefill_wgmma.cuh, Hopper warpgroup MMA; needs K % 64 == 0 and an sm_90a build).
+    `norm_eps` (set by `llc-fold-norm-into-gemv` on GEMV projections) says the input is the
+    un-normalised residual stream `s` and the weight has the norm's weight folded in:
+    `out[t, n] = rsqrt(mean(s[t, :]^2) + norm_eps) * sum_k s[t, k] w[n, k] (+ bias[n])`.
 
     ```mlir
     %q = llama.linear %x, %wq : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>) -> tensor<?x2048xbf16>
@@ -112,7 +122,8 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
                        Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel,
-                       OptionalAttr<I64Attr>:$gemv_max_rows, OptionalAttr<StrAttr>:$short_kernel);
+                       OptionalAttr<I64Attr>:$gemv_max_rows, OptionalAttr<StrAttr>:$short_kernel,
+                       OptionalAttr<F32Attr>:$norm_eps);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -224,7 +235,7 @@ def Llama_RopeKVStoreLinearOp : Llama_Op<"rope_kv_store_linear", []> {
     rope_kv_store: each GEMV block computes 8 rotation pairs of one head (rows d and
     d + head_dim / 2 side by side), so one thread holds both halves of a pair and ropes and
     stores it, bit-identical to the two kernels, without the rope_kv_store launch or the QKV
-    activation's round trip. Only the GEMV implements it.
+    activation's round trip. Only the GEMV implements it. `norm_eps` as for `llama.linear`.
 
     ```mlir
     %q, %kc, %vc = llama.rope_kv_store_linear %x, %w, %pos, %slots {head_dim = 64 : i64, kernel = "gemv", layer = 0 : i64, scaling = "none", theta = 5.0e+05 : f64}
@@ -239,7 +250,7 @@ def Llama_RopeKVStoreLinearOp : Llama_Op<"rope_kv_store_linear", []> {
                        DefaultValuedAttr<F64Attr, "1.0">:$low_freq_factor,
                        DefaultValuedAttr<F64Attr, "4.0">:$high_freq_factor,
                        DefaultValuedAttr<I64Attr, "8192">:$original_max_position,
-                       I64Attr:$layer, OptionalAttr<StrAttr>:$kernel);
+                       I64Attr:$layer, OptionalAttr<StrAttr>:$kernel, OptionalAttr<F32Attr>:$norm_eps);
   let results = (outs Llama_Activation:$q, Llama_KVViewType:$k_cache, Llama_KVViewType:$v_cache);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? `,` $positions `,` $new_slots attr-dict `:` functional-type(operands, results)
@@ -316,17 +327,41 @@ def Llama_SwigluLinearOp : Llama_Op<"swiglu_linear", [Pure]> {
     split in two equal halves that feed only a `llama.silu_mul`: each GEMV block computes a gate
     row and its up row side by side and applies the gate in its epilogue, so the step has no
     silu_mul kernel and the (rows, 2I) projection output never goes through memory. Only the
-    GEMV implements it (`kernel` = "gemv").
+    GEMV implements it (`kernel` = "gemv"). `norm_eps` as for `llama.linear`.
 
     ```mlir
     %a = llama.swiglu_linear %x, %w {kernel = "gemv"} : (tensor<?x2048xbf16>, tensor<16384x2048xbf16>) -> tensor<?x8192xbf16>
     ```
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
-                       Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel);
+                       Optional<AnyStaticShapeTensor>:$bias, OptionalAttr<StrAttr>:$kernel,
+                       OptionalAttr<F32Attr>:$norm_eps);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_ResidualLinearOp : Llama_Op<"residual_linear", [Pure]> {
+  let summary = "A projection that ends a residual block: `residual + x W^T (+ b)`.";
+  let description = [{
+    `out[t, n] = residual[t, n] + (sum_k x[t, k] * w[n, k] (+ bias[n]))`, the projection rounded
+    to the activation type before the add, as a `llama.linear` followed by `llama.add` rounds it.
+    `llc-fold-norm-into-gemv` makes it from a GEMV `llama.linear` (decode) whose only user is the
+    residual add of an RMSNorm it folds into the next projection; the add then happens in the
+    GEMV's epilogue. Only the GEMV implements it (`kernel` = "gemv").
+
+    ```mlir
+    %s = llama.residual_linear %x, %w, %r {kernel = "gemv"} : (tensor<?x2048xbf16>, tensor<2048x2048xbf16>, tensor<?x2048xbf16>) -> tensor<?x2048xbf16>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
+                       Llama_Activation:$residual, Optional<AnyStaticShapeTensor>:$bias,
+                       OptionalAttr<StrAttr>:$kernel);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $residual (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

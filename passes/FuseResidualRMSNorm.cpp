@@ -50,7 +50,7 @@ struct FuseAddIntoRMSNorm : OpRewritePattern<RMSNormOp> {
     rewriter.setInsertionPoint(add);
     auto fused = rewriter.create<AddRMSNormOp>(
         rewriter.getFusedLoc({add.getLoc(), norm.getLoc()}), add.getType(), norm.getType(),
-        add.getLhs(), add.getRhs(), norm.getWeight(), norm.getEpsAttr());
+        add.getLhs(), add.getRhs(), norm.getWeight(), norm.getEpsAttr(), norm.getWeightFoldedAttr());
     rewriter.replaceOp(norm, fused.getNormed());
     rewriter.replaceOp(add, fused.getSum());
     return success();

@@ -56,7 +56,7 @@ struct FoldRopeKVStoreIntoQKVGemv : OpRewritePattern<RopeKVStoreOp> {
         linear.getInput(), linear.getWeight(), linear.getBias(), store.getPositions(),
         store.getNewSlots(), store.getHeadDimAttr(), store.getThetaAttr(), store.getScalingAttr(),
         store.getFactorAttr(), store.getLowFreqFactorAttr(), store.getHighFreqFactorAttr(),
-        store.getOriginalMaxPositionAttr(), store.getLayerAttr(), linear.getKernelAttr());
+        store.getOriginalMaxPositionAttr(), store.getLayerAttr(), linear.getKernelAttr(), linear.getNormEpsAttr());
     rewriter.replaceOp(store, fused.getResults());
     rewriter.eraseOp(split);
     rewriter.eraseOp(linear);

@@ -54,7 +54,7 @@ struct FoldSiluMulIntoGateUpGemv : OpRewritePattern<SiluMulOp> {
 
     auto fused = rewriter.create<SwigluLinearOp>(
         rewriter.getFusedLoc({linear.getLoc(), siluMul.getLoc()}), siluMul.getType(),
-        linear.getInput(), linear.getWeight(), linear.getBias(), linear.getKernelAttr());
+        linear.getInput(), linear.getWeight(), linear.getBias(), linear.getKernelAttr(), linear.getNormEpsAttr());
     rewriter.replaceOp(siluMul, fused.getResult());
     rewriter.eraseOp(split);
     rewriter.eraseOp(linear);

@@ -106,7 +106,7 @@ Value mergeWeights(OpBuilder &builder, Location loc, ArrayRef<Value> weights) {
     shape[0] += r;
   auto type = RankedTensorType::get(shape, first.getElementType());
   return builder.create<WeightOp>(loc, type, builder.getArrayAttr(sources),
-                                  builder.getDenseI64ArrayAttr(rows));
+                                  builder.getDenseI64ArrayAttr(rows), /*scaled_by=*/nullptr);
 }
 
 /// Rewrites one group:
@@ -143,7 +143,7 @@ void mergeGroup(const LinearGroup &group) {
                                           inputType.getElementType());
   auto merged = builder.create<LinearOp>(loc, mergedType, linears.front().getInput(), weight,
                                          bias, /*kernel=*/nullptr, /*gemv_max_rows=*/nullptr,
-                                         /*short_kernel=*/nullptr);
+                                         /*short_kernel=*/nullptr, /*norm_eps=*/nullptr);
   SmallVector<Type> resultTypes;
   for (LinearOp l : linears)
     resultTypes.push_back(l.getType());

@@ -4,6 +4,7 @@
 #define LLC_PASSES_PASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -30,11 +31,16 @@ struct PipelineOptions {
   int64_t maxBatch = 16;
   int64_t smallPrefillRows = 64;   ///< prefill steps up to this many rows use the GEMV (0: never)
   bool wgmmaPrefill = false;       ///< those steps' projections on Hopper wgmma (sm_90a builds)
+  bool foldNorm = true;            ///< llc-fold-norm-into-gemv (off: --no-fold-norm)
   std::set<std::string> disabled;  ///< pass arguments (e.g. "llc-index-gqa-heads") to skip.
 };
 
 /// The pass names in pipeline order.
 const std::vector<std::string> &llcPipelinePassNames();
+
+/// Whether `options` runs the pass `name`: not --disable-pass'ed, and (llc-fold-norm-into-gemv)
+/// not turned off by --no-fold-norm.
+bool llcPassEnabled(const PipelineOptions &options, const std::string &name);
 
 /// Adds one of llc-llama's passes, configured by `options`, to `pm` (nested on func.func).
 void addLlcPipelineStage(mlir::OpPassManager &pm, const PipelineOptions &options,

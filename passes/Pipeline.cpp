@@ -24,12 +24,21 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-fuse-silu-mul-linear",    // the gate/up GEMV applies the SwiGLU gate in its epilogue
       "llc-fuse-rope-kv-store",      // one kernel ropes Q|K and writes K, V into the pool
       "llc-fuse-rope-kv-store-linear", // the decode QKV GEMV does that in its epilogue
+      "llc-fold-norm-into-gemv",     // decode RMSNorms into their GEMVs, norm weights into W
   };
   return names;
 }
 
+bool llcPassEnabled(const PipelineOptions &options, const std::string &name) {
+  return !options.disabled.count(name) && (name != "llc-fold-norm-into-gemv" || options.foldNorm);
+}
+
 void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
                          llvm::StringRef passName) {
+  if (passName == "llc-fold-norm-into-gemv") {  // a module pass: @prefill and @decode share weights
+    pm.addPass(createFoldNormIntoGemvPass());
+    return;
+  }
   OpPassManager &funcPM = pm.nest<func::FuncOp>();
   if (passName == "llc-merge-kv-linear") {
     MergeKVLinearPassOptions merge;
@@ -67,7 +76,7 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
 
 void buildLlcPipeline(OpPassManager &pm, const PipelineOptions &options) {
   for (const std::string &name : llcPipelinePassNames())
-    if (!options.disabled.count(name))
+    if (llcPassEnabled(options, name))
       addLlcPipelineStage(pm, options, name);
 }
 

@@ -34,13 +34,15 @@ struct WeightSource {
 };
 
 // One weight as the program uses it. A merged weight (n_sources > 1) is the
-// concatenation of its sources along dim 0, built at load time.
+// concatenation of its sources along dim 0, built at load time. A weight with a column
+// scale is replaced after loading by W'[r][c] = floatX(float(W[r][c]) * float(S[c])).
 struct WeightSpec {
   int rank;          // 1 or 2
   int64_t rows;      // dim 0
   int64_t cols;      // dim 1 (1 when rank == 1)
   int n_sources;
   const WeightSource* sources;
+  int column_scale = -1;  // index (into ModelSpec::weights) of a rank-1 weight whose values multiply each column of this one at load (a folded RMSNorm weight); -1: none
 };
 
 // Compile-time facts of the model and the compile options, for sizing and checks.
@@ -120,6 +122,10 @@ struct ModelProgram {
   // dst (compiled dtype) = offset + uniform(-scale, scale), a pure function of (seed, index).
   void (*fill_random)(void* dst, int64_t n, uint64_t seed, float offset, float scale,
                       cudaStream_t stream);
+  // w[r][c] *= scale[c] for w [rows][cols] and scale [cols], both in the compiled dtype: the
+  // product in fp32, rounded once. Applies WeightSpec::column_scale at load; may be null when no
+  // weight of the program has a column scale.
+  void (*scale_columns)(void* w, const void* scale, int64_t rows, int64_t cols, cudaStream_t stream);
 };
 
 // The generated binary's main(): parses the CLI, loads, runs, reports. Returns the exit code.

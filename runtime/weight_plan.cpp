@@ -46,11 +46,37 @@ void check_spec(int i, const WeightSpec& w) {
                          std::to_string(w.rows));
 }
 
-// Tied weights have equal keys: the same sources (names and rows), rank and cols.
-std::string sharing_key(const WeightSpec& w) {
+// Checks weight i's column scale (if any) against the whole table: in range, not the weight
+// itself, on a rank-2 weight, naming a rank-1 weight of length cols that is not scaled itself.
+void check_column_scale(int i, const ModelSpec& spec) {
+  const WeightSpec& w = spec.weights[i];
+  const int j = w.column_scale;
+  if (j < 0) return;
+  if (j >= spec.n_weights)
+    spec_error(i, w, "column_scale " + std::to_string(j) + " is out of range (the program has " +
+                         std::to_string(spec.n_weights) + " weights)");
+  if (j == i) spec_error(i, w, "column_scale names the weight itself");
+  if (w.rank != 2)
+    spec_error(i, w, "has a column scale (weight " + std::to_string(j) + ") but rank " +
+                         std::to_string(w.rank) + "; only rank-2 weights can be column-scaled");
+  const WeightSpec& s = spec.weights[j];
+  const std::string scale = "its column scale, weight " + std::to_string(j) + " (" + weight_label(s) + "),";
+  if (s.column_scale >= 0)
+    spec_error(i, w, scale + " is itself column-scaled (by weight " + std::to_string(s.column_scale) +
+                         "); a scale must stay as loaded");
+  if (s.rank != 1) spec_error(i, w, scale + " has rank " + std::to_string(s.rank) + ", expected 1");
+  if (s.rows != w.cols)
+    spec_error(i, w, scale + " has " + std::to_string(s.rows) + " values, expected " +
+                         std::to_string(w.cols) + " (the weight's cols)");
+}
+
+// Tied weights have equal keys: the same sources (names and rows), rank and cols, and the same
+// column scale (or none), so a scaled weight never shares its allocation with an unscaled copy.
+std::string sharing_key(const ModelSpec& spec, const WeightSpec& w) {
   std::string key = std::to_string(w.rank) + "|" + std::to_string(w.cols);
   for (int s = 0; s < w.n_sources; ++s)
     key += "|" + std::string(w.sources[s].name) + "#" + std::to_string(w.sources[s].rows);
+  if (w.column_scale >= 0) key += "|scaled by|" + sharing_key(spec, spec.weights[w.column_scale]);
   return key;
 }
 
@@ -68,11 +94,12 @@ WeightPlan plan_weights(const ModelSpec& spec) {
   WeightPlan plan;
   plan.dtype = spec.dtype;
   const size_t elem = dtype_size(spec.dtype);
+  for (int i = 0; i < spec.n_weights; ++i) check_spec(i, spec.weights[i]);
+  for (int i = 0; i < spec.n_weights; ++i) check_column_scale(i, spec);
   std::map<std::string, int> by_key;
   for (int i = 0; i < spec.n_weights; ++i) {
     const WeightSpec& w = spec.weights[i];
-    check_spec(i, w);
-    auto [it, inserted] = by_key.emplace(sharing_key(w), static_cast<int>(plan.allocations.size()));
+    auto [it, inserted] = by_key.emplace(sharing_key(spec, w), static_cast<int>(plan.allocations.size()));
     plan.allocation_of.push_back(it->second);
     if (!inserted) continue;
 
@@ -96,7 +123,23 @@ WeightPlan plan_weights(const ModelSpec& spec) {
     plan.block_bytes += (a.bytes + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
     plan.allocations.push_back(std::move(a));
   }
+  // Scales may come later in the table than the weights they scale: link them once all are laid out.
+  for (AllocationPlan& a : plan.allocations) {
+    const int j = spec.weights[a.first_weight].column_scale;
+    if (j >= 0) a.scale_allocation = plan.allocation_of[j];
+  }
   return plan;
+}
+
+void check_load_functions(const WeightPlan& plan, const ModelProgram& program) {
+  if (program.scale_columns) return;
+  for (const AllocationPlan& a : plan.allocations) {
+    if (a.scale_allocation < 0) continue;
+    const WeightSpec& w = program.spec->weights[a.first_weight];
+    throw WeightsError("program weight " + std::to_string(a.first_weight) + " (" + weight_label(w) +
+                       ") has a column scale (weight " + std::to_string(w.column_scale) +
+                       "), but the program has no scale_columns function");
+  }
 }
 
 void bind_checkpoint(WeightPlan& plan, const Checkpoint& ckpt) {

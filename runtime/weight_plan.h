@@ -4,7 +4,10 @@
 //
 // All weights share one device block. A program weight is one allocation in it (256-byte
 // aligned); a merged weight's sources sit one after another along dim 0; program weights with the
-// same source list, rank and cols (tied embeddings) share an allocation.
+// same source list, rank and cols (tied embeddings) share an allocation, unless only one of them
+// has a column scale (or their scales differ): a scaled copy is its own allocation.
+// A column-scaled allocation (WeightSpec::column_scale) is multiplied by its scale after every
+// allocation is filled; a scale is rank 1 and never scaled itself, so the order does not matter.
 // Invariant: a plan that bind_checkpoint() accepted names, for every source, a tensor of exactly
 // the expected shape and a loadable dtype (BF16/F16/F32), so the copy stage never checks again.
 #pragma once
@@ -35,6 +38,8 @@ struct AllocationPlan {
   int64_t rows = 0, cols = 0;
   size_t offset = 0;     // bytes from the block's start, a multiple of kWeightAlignment
   size_t bytes = 0;      // rows * cols * dtype_size(compiled dtype)
+  int scale_allocation = -1;  // the rank-1 allocation [cols] that multiplies each column once
+                              // this one is filled (WeightSpec::column_scale); -1: none
   std::vector<SourceSlot> sources;
 };
 
@@ -48,8 +53,14 @@ struct WeightPlan {
 inline constexpr size_t kWeightAlignment = 256;
 
 // Lays out spec.weights. Throws WeightsError if the spec is inconsistent (rank not 1 or 2,
-// non-positive sizes, no sources, source rows not summing to the weight's rows, ...).
+// non-positive sizes, no sources, source rows not summing to the weight's rows, a column scale
+// that is out of range, not rank 1 of length cols, on a weight not of rank 2, the weight itself,
+// or itself column-scaled, ...).
 WeightPlan plan_weights(const ModelSpec& spec);
+
+// Checks that `program` has every function `plan` needs at load time beyond the forward ones
+// (scale_columns when some weight has a column scale). Throws WeightsError naming the weight.
+void check_load_functions(const WeightPlan& plan, const ModelProgram& program);
 
 // Finds every source in `ckpt` and checks its shape ([rows, cols], or [rows] for rank 1) and dtype.
 // Throws WeightsError naming the weight, the directory or file, and what was expected and found.

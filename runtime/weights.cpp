@@ -8,6 +8,8 @@
 // with two buffers b = 0, 1: the CPU reads chunk i+1 while the GPU copies chunk i, and a buffer is
 // reused only after its event says the GPU is done with it. Same-dtype chunks go straight to their
 // destination; others pass through a device staging buffer and the program's convert kernel.
+// Once every allocation is filled (loaded or random), each column-scaled weight is multiplied in
+// place by its scale (program.scale_columns) on the same stream, before the weights are handed out.
 #include "runtime/weights.h"
 
 #include <fcntl.h>
@@ -171,6 +173,18 @@ void adopt_block(const WeightPlan& plan, DeviceBuffer block, DeviceWeights& out)
   if (block.get()) out.owned.push_back(block.release());
 }
 
+// w[r][c] *= scale[c] for every column-scaled allocation of the filled `base` block, on `stream`
+// (after the fills enqueued there). Scales are never scaled themselves, so one pass suffices.
+void apply_column_scales(const ModelProgram& program, const WeightPlan& plan, uint8_t* base,
+                         cudaStream_t stream) {
+  for (const AllocationPlan& a : plan.allocations) {
+    if (a.scale_allocation < 0) continue;
+    const AllocationPlan& scale = plan.allocations[a.scale_allocation];
+    program.scale_columns(base + a.offset, base + scale.offset, a.rows, a.cols, stream);
+    LLC_CUDA_LAUNCH("program.scale_columns (folded-norm column scale kernel)");
+  }
+}
+
 // FNV-1a of a source name, so each tensor's random stream depends on its name, not its position.
 uint64_t name_hash(const char* s) {
   uint64_t h = 1469598103934665603ull;
@@ -200,6 +214,7 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
   const auto t0 = SteadyClock::now();
   if (!program.spec) throw WeightsError("load_weights: the program has no ModelSpec");
   WeightPlan plan = plan_weights(*program.spec);
+  check_load_functions(plan, program);
   std::unique_ptr<Checkpoint> ckpt;
   try {
     ckpt = std::make_unique<Checkpoint>(dir);
@@ -225,6 +240,7 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
       auto* base = block.as<uint8_t>();
       for (const auto& a : plan.allocations)
         for (const auto& s : a.sources) pipeline.copy(s, plan.dtype, base + a.offset + s.dst_offset);
+      apply_column_scales(program, plan, base, stream);
       LLC_CUDA(cudaStreamSynchronize(stream));
     }
     adopt_block(plan, std::move(block), out);
@@ -242,6 +258,7 @@ DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStr
   if (!program.spec) throw WeightsError("random_weights: the program has no ModelSpec");
   if (!program.fill_random) throw WeightsError("random_weights: the program has no fill_random function");
   WeightPlan plan = plan_weights(*program.spec);
+  check_load_functions(plan, program);
 
   DeviceWeights out;
   try {
@@ -264,6 +281,7 @@ DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStr
         LLC_CUDA_LAUNCH("program.fill_random (random weight kernel)");
       }
     }
+    apply_column_scales(program, plan, base, stream);
     LLC_CUDA(cudaStreamSynchronize(stream));
     adopt_block(plan, std::move(block), out);
   } catch (const WeightsError&) {

@@ -3,7 +3,9 @@
 // Reads a Hugging Face checkpoint directory (model.safetensors, or shards listed in
 // model.safetensors.index.json), checks every source tensor the program names by name, shape and
 // dtype, converts bf16/fp16/fp32 on disk to the compiled dtype, concatenates merged weights along
-// dim 0, and loads a tensor used by several program weights (tied embeddings) once.
+// dim 0, and loads a tensor used by several program weights (tied embeddings) once. Then a weight
+// with a column scale (WeightSpec::column_scale, a folded RMSNorm weight) is multiplied in place:
+// W'[r][c] = W[r][c] * S[c] in the compiled dtype (program.scale_columns).
 // Errors (WeightsError) name the file, the tensor, and what was expected and found.
 #pragma once
 
@@ -48,7 +50,8 @@ DeviceWeights load_weights(const ModelProgram& program, const std::string& dir, 
                            const LoadOptions& options);
 
 // Random weights for benchmarking: 2-D weights uniform(+-1/sqrt(cols)), norm weights
-// 1 + uniform(+-0.1), biases uniform(+-0.02); deterministic in `seed`.
+// 1 + uniform(+-0.1), biases uniform(+-0.02); deterministic in `seed`. Column scales are applied
+// as after a load, so a scaled weight holds (its random values) * (its scale's random values).
 DeviceWeights random_weights(const ModelProgram& program, uint64_t seed, cudaStream_t stream);
 
 }  // namespace llc

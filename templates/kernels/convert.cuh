@@ -5,6 +5,8 @@ Weight conversion at load time and random weights for benchmarking.
   fill_random_forward: dst[i] = floatX(offset + scale * u(seed, i)), u uniform in [-1, 1) on a
                        2^-23 grid, a pure function of (seed, i) (a 64-bit hash), so the values do not
                        depend on the launch shape or on how a tensor is split into calls.
+  scale_columns_forward: w[r][c] = floatX(float(w[r][c]) * float(scale[c])), in place: folds an
+                       RMSNorm weight into the projection that follows it (WeightSpec::column_scale).
 */
 #pragma once
 
@@ -47,6 +49,21 @@ __global__ void fill_random_kernel(floatX* __restrict__ dst, int64_t n, uint64_t
   }
 }
 
+/*
+w[r][c] = floatX(float(w[r][c]) * float(scale[c])), in place. w: [rows][cols] floatX, row-major;
+scale: [cols] floatX. fp32 product, one rounding to floatX. Grid-stride over the rows * cols
+elements, one element per thread per step (runs once per weight at load time).
+*/
+template <int UNUSED>
+__global__ void scale_columns_kernel(floatX* __restrict__ w, const floatX* __restrict__ scale, int64_t rows,
+                                     int64_t cols) {
+  const int64_t n = rows * cols;
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    w[i] = from_float<floatX>(to_float(w[i]) * to_float(scale[i % cols]));
+  }
+}
+
 inline void convert_forward(floatX* dst /*[n]*/, const void* src /*[n] of src_type*/,
                             llc::DType src_type, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
@@ -73,5 +90,16 @@ inline void fill_random_forward(floatX* dst /*[n]*/, int64_t n, uint64_t seed, f
   if (n <= 0) return;
   const int threads = 256;
   fill_random_kernel<0><<<grid_stride_blocks(n, threads), threads, 0, stream>>>(dst, n, seed, offset, scale);
+  cudaCheck(cudaGetLastError());
+}
+
+inline void scale_columns_forward(floatX* w /*[rows][cols]*/, const floatX* scale /*[cols]*/, int64_t rows,
+                                  int64_t cols, cudaStream_t stream) {
+  launch_check(rows >= 0, "scale_columns_forward", "rows must be >= 0", (long long)rows);
+  launch_check(cols >= 0, "scale_columns_forward", "cols must be >= 0", (long long)cols);
+  const int64_t n = rows * cols;
+  if (n <= 0) return;
+  const int threads = 256;
+  scale_columns_kernel<0><<<grid_stride_blocks(n, threads), threads, 0, stream>>>(w, scale, rows, cols);
   cudaCheck(cudaGetLastError());
 }

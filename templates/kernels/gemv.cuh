@@ -149,21 +149,37 @@ struct GemvRope {
 template <>
 struct GemvRope<0> {};
 
+// A decode projection's fused RMSNorm and residual add (llc-fold-norm-into-gemv):
+//   NORM:      x is the residual stream s itself, w holds W[n, k] * norm_w[k] (folded at load), and
+//              out[m, n] = OutT(inv_rms[m] * sum_k s[m, k] w[n, k] (+ bias[n])),
+//              inv_rms[m] = rsqrt(sum_k s[m, k]^2 / K + eps), summed from the x chunks the block
+//              loads anyway (each block covers all of K), so no norm kernel and no operand round
+//              trip; the order is fixed (lane, its 4 lanes, warps), so batch-invariant.
+//   residual:  when non-null, out[m, n] = floatX(residual[m, n] + floatX(sum)): the next residual
+//              stream, as add_rmsnorm's sum.
+struct GemvFusion {
+  const floatX* residual = nullptr;  // [n_rows, ld_out]
+  float eps = 0.0f;
+};
+
 // The roped QKV projection's epilogue (see GemvRope): from the warps' partial sums, each output
 // rounded to floatX as the plain GEMV's, then a Q or K pair roped exactly as rope_kv_store_kernel
 // (rope_rotate_pair) into out or its pool slot, or a V output copied into its pool slot.
-template <int ROPE_D, int NT>
+template <int ROPE_D, int NT, typename Scale>
 __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::WARPS][NT][4][32], floatX* out,
                                                    int ld_out, const floatX* bias, int n_rows, int N, int n0,
-                                                   bool rope_block, int pair0, const GemvRope<ROPE_D>& rope) {
+                                                   bool rope_block, int pair0, const GemvRope<ROPE_D>& rope,
+                                                   Scale&& row_scale) {
   using namespace gemv;
   const int outs = rope_block ? TILE_N / 2 : TILE_N;  // a rope block's 16 rows are 8 pairs
   for (int e = threadIdx.x; e < NT * outs * TILE_M; e += WARPS * 32) {
     const int nt = e / (outs * TILE_M), i = e % outs, col = (e / outs) % TILE_M;
     const int m = nt * TILE_M + col;
     if (m >= n_rows) continue;
-    auto sum_of = [&](int row_in_tile, int n) {  // fixed warp order, then the bias
-      float total = warp_order_sum(partial, nt, c_register(row_in_tile, col), c_lane(row_in_tile, col));
+    const float scale = row_scale(m);
+    auto sum_of = [&](int row_in_tile, int n) {  // fixed warp order, the norm's scale, then the bias
+      // __fmul_rn: never contracted with the bias add, so every epilogue rounds the same way
+      float total = __fmul_rn(warp_order_sum(partial, nt, c_register(row_in_tile, col), c_lane(row_in_tile, col)), scale);
       if (bias != nullptr) total += to_float(bias[n]);
       return from_float<floatX>(total);
     };
@@ -191,12 +207,14 @@ __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::
 
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
 // R: 16-row weight tiles per block (row_tiles()): each x chunk a warp loads feeds R tiles.
-template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0>
+// NORM, fusion: see GemvFusion (NORM for decode batches, NT <= 2).
+template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0, bool NORM = false>
 __global__ void __launch_bounds__(gemv::WARPS * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N,
-                GemvRope<ROPE_D> rope) {
+                GemvRope<ROPE_D> rope, GemvFusion fusion) {
   using namespace gemv;
+  static_assert(!NORM || (NT <= 2 && R == 1), "gemv: the fused norm is a decode projection's");
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
   static_assert(ROPE_D == 0 || (R == 1 && !SWIGLU && std::is_same_v<OutT, floatX> && ROPE_D % TILE_N == 0),
                 "gemv: the roped QKV projection is a decode projection, HEAD_DIM a multiple of 16");
@@ -208,6 +226,10 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   // as its mma are issued: the same bytes in flight, one set of registers.
   constexpr bool REFILL = R > 1;
   __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
+  __shared__ float sumsq[NORM ? WARPS : 1][NT][TILE_M];  // NORM: each warp's sum of x^2 per row
+  float sq[NT];  // NORM: this lane's sum of x^2 (row g of each batch tile, its k's)
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) sq[nt] = 0.0f;
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
   const int n0 = blockIdx.x * R * OUTS;
@@ -246,6 +268,14 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     for (int r = 0; r < R; ++r) load_weights<J>(wl[r], wh[r], w_lo[r], w_hi[r], warp);
   pdl_wait();  // x was written by the previous kernel; out may still be read by an earlier one
   pdl_launch_dependents();
+  // The residual of the one output this thread will store (decode tiles: NT * OUTS * TILE_M <= the
+  // block's threads), loaded now so that the epilogue does not wait a round trip for it.
+  float residual_in = 0.0f;
+  if constexpr (std::is_same_v<OutT, floatX> && !SWIGLU && ROPE_D == 0 && R == 1 && NT <= 2) {
+    const int e = threadIdx.x, i = e % OUTS, col = (e / OUTS) % TILE_M, m = (e / (OUTS * TILE_M)) * TILE_M + col;
+    if (fusion.residual != nullptr && e < NT * OUTS * TILE_M && m < n_rows && n0 + i < N)
+      residual_in = to_float(fusion.residual[(size_t)m * ld_out + n0 + i]);
+  }
 
   const floatX* x_row[NT];
 #pragma unroll
@@ -286,6 +316,15 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
           mma_16816(acc[r][nt], a_second[r], b[2], b[3]);
         }
       }
+      if constexpr (NORM) {  // after the chunk's mma are issued: off their critical path
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 8; ++e) {
+            const float f = to_float(x_ahead[X_AHEAD ? nt : 0][j].v[e]);
+            sq[nt] = fmaf(f, f, sq[nt]);
+          }
+      }
       if (REFILL && has_next)
 #pragma unroll
         for (int r = 0; r < R; ++r) {
@@ -303,6 +342,26 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
     }
   }
 
+  if constexpr (NORM) {  // the 4 lanes of a row, then (below, in warp order) the warps
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 1);
+      sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 2);
+      if (t == 0) sumsq[warp][nt][g] = sq[nt];
+    }
+  }
+  // Row m's scale: inv_rms[m] (NORM, once the __syncthreads below has published sumsq), else 1.
+  auto row_scale = [&](int m) {
+    if constexpr (NORM) {
+      float total = 0.0f;
+#pragma unroll
+      for (int wp = 0; wp < WARPS; ++wp) total += sumsq[wp][m / TILE_M][m % TILE_M];
+      return rsqrtf(total / (float)K + fusion.eps);
+    } else {
+      return 1.0f;
+    }
+  };
+
   // One weight tile at a time through shared memory (R > 1 reuses the buffer).
 #pragma unroll
   for (int r = 0; r < R; ++r) {
@@ -313,7 +372,7 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
       for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[r][nt][c];
     __syncthreads();
     if constexpr (ROPE_D > 0) {
-      gemv_rope_epilogue<ROPE_D, NT>(partial, out, ld_out, bias, n_rows, N, n0, rope_block, pair0, rope);
+      gemv_rope_epilogue<ROPE_D, NT>(partial, out, ld_out, bias, n_rows, N, n0, rope_block, pair0, rope, row_scale);
     } else {
       // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
       // fastest: coalesced stores.
@@ -323,16 +382,24 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
         if (m >= n_rows || n >= N) continue;
         const int src_lane = c_lane(i, col);
         auto warp_sum = [&](int c) { return warp_order_sum(partial, nt, c, src_lane); };
+        const float scale = row_scale(m);
         if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-          float gate = warp_sum(c_register(i, col)), up = warp_sum(2 + c_register(i, col));
+          float gate = __fmul_rn(warp_sum(c_register(i, col)), scale);
+          float up = __fmul_rn(warp_sum(2 + c_register(i, col)), scale);
           if (bias != nullptr) {
             gate += to_float(bias[n]);
             up += to_float(bias[N + n]);
           }
           out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
         } else {
-          float total = warp_sum(c_register(i, col));
+          float total = __fmul_rn(warp_sum(c_register(i, col)), scale);
           if (bias != nullptr) total += to_float(bias[n]);
+          if constexpr (std::is_same_v<OutT, floatX>) {
+            if (fusion.residual != nullptr) {
+              const float res = R == 1 && NT <= 2 ? residual_in : to_float(fusion.residual[(size_t)m * ld_out + n]);
+              total = res + to_float(from_float<floatX>(total));
+            }
+          }
           store_out(out + (size_t)m * ld_out + n, total);
         }
       }
@@ -340,16 +407,19 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   }
 }
 
-template <int K, int NT, typename OutT, bool SWIGLU>
+template <int K, int NT, typename OutT, bool SWIGLU, bool NORM = false>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
-                 int n_rows, int N, cudaStream_t stream) {
+                 int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
   constexpr int OUTS = SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N;
-  if (NT > 2 && gemv::row_tiles(NT, N) == 2)
-    launch_pdl(gemv_kernel<K, NT, (NT > 2 ? 2 : 1), OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream,
-               out, ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{});
-  else
-    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out, x,
-               ld_x, w, bias, n_rows, N, GemvRope<0>{});
+  if constexpr (!NORM && NT > 2) {  // (a fused norm is a decode projection's: NT <= 2)
+    if (gemv::row_tiles(NT, N) == 2) {
+      launch_pdl(gemv_kernel<K, NT, 2, OutT, SWIGLU>, CEIL_DIV(N, 2 * OUTS), gemv::WARPS * 32, 0, stream, out, ld_out,
+                 x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
+      return;
+    }
+  }
+  launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out,
+             x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
 }
 
 // A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
@@ -363,13 +433,15 @@ bool gemv_arguments_ok(const char* launcher, const floatX* x, int ld_x, const fl
 }
 
 // The checks and the choice of batch-tile count shared by both entry points.
-template <int K, int MAX_ROWS, typename OutT, bool SWIGLU>
+template <int K, int MAX_ROWS, typename OutT, bool SWIGLU, bool NORM = false>
 void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
-                   int n_rows, int N, cudaStream_t stream) {
+                   int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
   if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_forward", x, ld_x, w, ld_out, n_rows, N)) return;
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
+  static_assert(!NORM || MAX_NT <= 2, "gemv: the fused norm is a decode projection's (at most 16 rows)");
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
-    gemv_launch<K, decltype(tiles)::value, OutT, SWIGLU>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+    gemv_launch<K, decltype(tiles)::value, OutT, SWIGLU, NORM>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream,
+                                                               fusion);
   });
 }
 
@@ -396,13 +468,13 @@ void gemv_swiglu_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const flo
 //   k_cache[slot, :]   = rope(x W_k^T (+ b_k)),   v_cache[slot, :] = x W_v^T (+ b_v)
 // bit-identical to gemv_forward then rope_kv_store_forward (every output rounded to floatX before
 // its rope, and the same rope_rotate_pair); a negative slot stores no K / V.
-template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>
+template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS, bool NORM = false>
 void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX* x /*[n_rows, ld_x]*/, int ld_x,
                            const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N,
                            int q_heads, const int32_t* positions /*[n_rows]*/, const RopeTable<HEAD_DIM>& table,
                            floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
                            floatX* v_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/, const int32_t* new_slots /*[n_rows]*/,
-                           cudaStream_t stream) {
+                           cudaStream_t stream, float eps = 0.0f) {
   static_assert(HEAD_DIM % gemv::TILE_N == 0, "gemv_qkv_rope_forward: HEAD_DIM must be a multiple of 16");
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   static_assert(MAX_NT <= 2, "gemv_qkv_rope_forward: a decode projection (at most 16 rows)");
@@ -416,7 +488,32 @@ void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX*
   rope.k_cache = k_cache, rope.v_cache = v_cache, rope.kv_row = KV_HEADS * HEAD_DIM;
   rope.table = table;
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
-    launch_pdl(gemv_kernel<K, decltype(tiles)::value, 1, floatX, false, HEAD_DIM>, CEIL_DIV(N, gemv::TILE_N),
-               gemv::WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope);
+    launch_pdl(gemv_kernel<K, decltype(tiles)::value, 1, floatX, false, HEAD_DIM, NORM>, CEIL_DIV(N, gemv::TILE_N),
+               gemv::WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
   });
+}
+
+// The fused-norm decode projections (GemvFusion): s is the residual stream, w the projection's
+// weight with the norm's weight folded in (W[n, k] * norm_w[k]); out = inv_rms * (s w^T) (+ bias).
+template <int K, int MAX_ROWS>
+void gemv_norm_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* s /*[n_rows, ld_s]*/, int ld_s,
+                       const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N, float eps,
+                       cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, floatX, false, true>(out, ld_out, s, ld_s, w, bias, n_rows, N, stream,
+                                                  GemvFusion{nullptr, eps});
+}
+template <int K, int MAX_ROWS>
+void gemv_swiglu_norm_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* s /*[n_rows, ld_s]*/,
+                              int ld_s, const floatX* w /*[2 * I, K]*/, const floatX* bias /*[2 * I] or null*/,
+                              int n_rows, int I, float eps, cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, floatX, true, true>(out, ld_out, s, ld_s, w, bias, n_rows, I, stream,
+                                                 GemvFusion{nullptr, eps});
+}
+// out = floatX(residual + floatX(x w^T (+ bias))): a projection that ends a residual block.
+template <int K, int MAX_ROWS>
+void gemv_residual_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
+                           int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows,
+                           int N, const floatX* residual /*[n_rows, ld_out]*/, cudaStream_t stream) {
+  gemv_dispatch<K, MAX_ROWS, floatX, false>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream,
+                                            GemvFusion{residual, 0.0f});
 }

@@ -2,6 +2,7 @@
 RMSNorm and the fused residual add + RMSNorm, with Hugging Face's rounding order (LlamaRMSNorm):
   y      = floatX(float(s) * rsqrt(mean(float(s)^2) + eps))     normalised, cast to the input dtype
   normed = floatX(float(w) * float(y))                            then a floatX multiply by the weight
+A null weight (llc-fold-norm-into-gemv: the consumer's weight carries w) gives normed = y.
 For add_rmsnorm, s = floatX(float(x) + float(residual)) is the new residual stream (written to sum),
 and the norm reads s after that rounding, exactly as the unfused model does.
 */
@@ -37,7 +38,7 @@ rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* resid
 #pragma unroll
   for (int k = 0; k < S::PER_THREAD; ++k) {
     const int c = threadIdx.x + k * S::THREADS;
-    if (c < S::CHUNKS) w[k] = load128(weight + c * 8);
+    if (c < S::CHUNKS && weight != nullptr) w[k] = load128(weight + c * 8);
   }
   pdl_wait();  // inputs come from earlier kernels of the step (common.cuh: PDL)
   pdl_launch_dependents();
@@ -69,8 +70,8 @@ rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* resid
       x128 out;
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
-        const float y = to_float(from_float<floatX>(to_float(s[k].v[e]) * inv_rms));
-        out.v[e] = from_float<floatX>(to_float(w[k].v[e]) * y);
+        const floatX y = from_float<floatX>(to_float(s[k].v[e]) * inv_rms);
+        out.v[e] = weight != nullptr ? from_float<floatX>(to_float(w[k].v[e]) * to_float(y)) : y;
       }
       if (ADD) store128(sum + row + c * 8, s[k]);
       store128(normed + row + c * 8, out);
@@ -80,11 +81,11 @@ rmsnorm_kernel(floatX* sum, floatX* normed, const floatX* x, const floatX* resid
 
 template <int HIDDEN>
 void rmsnorm_forward(floatX* out /*[n_rows, HIDDEN]*/, const floatX* x /*[n_rows, HIDDEN]*/,
-                     const floatX* weight /*[HIDDEN]*/, float eps, int n_rows, cudaStream_t stream) {
+                     const floatX* weight /*[HIDDEN] or null: 1*/, float eps, int n_rows, cudaStream_t stream) {
   if (n_rows <= 0) return;
   check_aligned16(out, HIDDEN, "rmsnorm_forward", "out");
   check_aligned16(x, HIDDEN, "rmsnorm_forward", "x");
-  check_aligned16(weight, HIDDEN, "rmsnorm_forward", "weight");
+  if (weight != nullptr) check_aligned16(weight, HIDDEN, "rmsnorm_forward", "weight");
   launch_pdl(rmsnorm_kernel<HIDDEN, false>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
              nullptr, out, x, nullptr, weight, eps);
 }
@@ -98,7 +99,7 @@ void add_rmsnorm_forward(floatX* sum /*[n_rows, HIDDEN]*/, floatX* normed /*[n_r
   check_aligned16(normed, HIDDEN, "add_rmsnorm_forward", "normed");
   check_aligned16(x, HIDDEN, "add_rmsnorm_forward", "x");
   check_aligned16(residual, HIDDEN, "add_rmsnorm_forward", "residual");
-  check_aligned16(weight, HIDDEN, "add_rmsnorm_forward", "weight");
+  if (weight != nullptr) check_aligned16(weight, HIDDEN, "add_rmsnorm_forward", "weight");
   launch_pdl(rmsnorm_kernel<HIDDEN, true>, n_rows, RmsnormShape<HIDDEN>::THREADS, 0, stream,
              sum, normed, x, residual, weight, eps);
 }

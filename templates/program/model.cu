@@ -56,7 +56,7 @@ constexpr int kMaxContext = 1024;
 constexpr int kMaxPrefillTokens = 256;
 constexpr int kKVRowElements = 128;  // kv heads x head_dim
 constexpr size_t kPrefillArenaBytes = 1048576;
-constexpr size_t kDecodeWorkspaceOffset = 12288;
+constexpr size_t kDecodeWorkspaceOffset = 8192;
 constexpr size_t kDecodeWorkspaceBytes = (std::max<size_t>(0, flash_decoding_workspace_floats<64, 4, 2, 4>(kMaxBatch)) * sizeof(float) + 255) / 256 * 256;
 constexpr size_t kDecodeArenaBytes = kDecodeWorkspaceOffset + kDecodeWorkspaceBytes;
 constexpr size_t kArenaBytes = std::max(kPrefillArenaBytes, kDecodeArenaBytes);
@@ -77,9 +77,8 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w0 = weight_ptr(args, 0);
   floatX* t0 = reinterpret_cast<floatX*>(arena + 0);
   embedding_forward<256>(t0, w0, args.meta.token_ids, n_tokens, 512, stream);  // model.embed_tokens
-  const floatX* w1 = weight_ptr(args, 1);
   floatX* t1 = reinterpret_cast<floatX*>(arena + 131072);
-  rmsnorm_forward<256>(t1, t0, w1, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
+  rmsnorm_forward<256>(t1, t0, nullptr, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t2 = reinterpret_cast<floatX*>(arena + 262144);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t2, 512, t1, 256, w2, nullptr, n_tokens, 512, stream); else args.gemm->linear(t2, 512, kDType, t1, 256, w2, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj}
@@ -90,10 +89,9 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w3 = weight_ptr(args, 3);
   floatX* t5 = reinterpret_cast<floatX*>(arena + 131072);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t5, 256, t4, 256, w3, nullptr, n_tokens, 256, stream); else args.gemm->linear(t5, 256, kDType, t4, 256, w3, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.0.self_attn.o_proj
-  const floatX* w4 = weight_ptr(args, 4);
   floatX* t6 = reinterpret_cast<floatX*>(arena + 262144);
   floatX* t7 = reinterpret_cast<floatX*>(arena + 393216);
-  add_rmsnorm_forward<256>(t6, t7, t0, t5, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
+  add_rmsnorm_forward<256>(t6, t7, t0, t5, nullptr, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
   const floatX* w5 = weight_ptr(args, 5);
   floatX* t8 = reinterpret_cast<floatX*>(arena + 524288);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t8, 1024, t7, 256, w5, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t8, 1024, kDType, t7, 256, w5, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.0.mlp.{gate_proj,up_proj}
@@ -102,10 +100,9 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w6 = weight_ptr(args, 6);
   floatX* t10 = reinterpret_cast<floatX*>(arena + 393216);
   if (n_tokens <= 128) prefill_wgmma_forward<512, 128, floatX>(t10, 256, t9, 512, w6, nullptr, n_tokens, 256, stream); else args.gemm->linear(t10, 256, kDType, t9, 512, w6, nullptr, kDType, n_tokens, 256, 512, stream);  // model.layers.0.mlp.down_proj
-  const floatX* w7 = weight_ptr(args, 7);
   floatX* t11 = reinterpret_cast<floatX*>(arena + 0);
   floatX* t12 = reinterpret_cast<floatX*>(arena + 131072);
-  add_rmsnorm_forward<256>(t11, t12, t6, t10, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
+  add_rmsnorm_forward<256>(t11, t12, t6, t10, nullptr, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
   floatX* t13 = reinterpret_cast<floatX*>(arena + 262144);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t13, 512, t12, 256, w8, nullptr, n_tokens, 512, stream); else args.gemm->linear(t13, 512, kDType, t12, 256, w8, nullptr, kDType, n_tokens, 512, 256, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj}
@@ -116,10 +113,9 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w9 = weight_ptr(args, 9);
   floatX* t16 = reinterpret_cast<floatX*>(arena + 131072);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t16, 256, t15, 256, w9, nullptr, n_tokens, 256, stream); else args.gemm->linear(t16, 256, kDType, t15, 256, w9, nullptr, kDType, n_tokens, 256, 256, stream);  // model.layers.1.self_attn.o_proj
-  const floatX* w10 = weight_ptr(args, 10);
   floatX* t17 = reinterpret_cast<floatX*>(arena + 262144);
   floatX* t18 = reinterpret_cast<floatX*>(arena + 393216);
-  add_rmsnorm_forward<256>(t17, t18, t11, t16, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
+  add_rmsnorm_forward<256>(t17, t18, t11, t16, nullptr, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
   floatX* t19 = reinterpret_cast<floatX*>(arena + 524288);
   if (n_tokens <= 128) prefill_wgmma_forward<256, 128, floatX>(t19, 1024, t18, 256, w11, nullptr, n_tokens, 1024, stream); else args.gemm->linear(t19, 1024, kDType, t18, 256, w11, nullptr, kDType, n_tokens, 1024, 256, stream);  // model.layers.1.mlp.{gate_proj,up_proj}
@@ -141,7 +137,7 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
 
 // LLC-BEGIN decode
 static_assert(kKVRowElements == 128, "pool row shape");
-// @decode: 19 launches; its activations need 12288 bytes of the arena.
+// @decode: 15 launches; its activations need 8192 bytes of the arena.
 static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   char* arena = static_cast<char*>(args.arena);
   const int n_tokens = args.n_tokens;
@@ -153,56 +149,41 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   const floatX* w0 = weight_ptr(args, 0);
   floatX* t0 = reinterpret_cast<floatX*>(arena + 0);
   embedding_forward<256>(t0, w0, args.meta.token_ids, n_tokens, 512, stream);  // model.embed_tokens
-  const floatX* w1 = weight_ptr(args, 1);
-  floatX* t1 = reinterpret_cast<floatX*>(arena + 2048);
-  rmsnorm_forward<256>(t1, t0, w1, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.input_layernorm
   const floatX* w2 = weight_ptr(args, 2);
+  floatX* t1 = reinterpret_cast<floatX*>(arena + 2048);
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2>(t2, 256, t1, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
-  floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
-  flash_decoding_forward<64, 4, 2, 4>(t3, 256, t2, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
+  flash_decoding_forward<64, 4, 2, 4>(t2, 256, t1, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
-  floatX* t4 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_forward<256, kMaxBatch, floatX>(t4, 256, t3, 256, w3, nullptr, n_tokens, 256, stream);  // model.layers.0.self_attn.o_proj
-  const floatX* w4 = weight_ptr(args, 4);
-  floatX* t5 = reinterpret_cast<floatX*>(arena + 2048);
-  floatX* t6 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t5, t6, t0, t4, w4, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.0.{attn_residual,post_attention_layernorm}
+  floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
+  gemv_residual_forward<256, kMaxBatch>(t3, 256, t2, 256, w3, nullptr, n_tokens, 256, t0, stream);  // model.layers.0.{self_attn.o_proj,attn_residual,post_attention_layernorm}
   const floatX* w5 = weight_ptr(args, 5);
-  floatX* t7 = reinterpret_cast<floatX*>(arena + 8192);
-  gemv_swiglu_forward<256, kMaxBatch>(t7, 512, t6, 256, w5, nullptr, n_tokens, 512, stream);  // model.layers.0.mlp.{gate_proj,up_proj,act}
+  floatX* t4 = reinterpret_cast<floatX*>(arena + 4096);
+  gemv_swiglu_norm_forward<256, kMaxBatch>(t4, 512, t3, 256, w5, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.0.mlp.{gate_proj,up_proj,act}
   const floatX* w6 = weight_ptr(args, 6);
-  floatX* t8 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_forward<512, kMaxBatch, floatX>(t8, 256, t7, 512, w6, nullptr, n_tokens, 256, stream);  // model.layers.0.mlp.down_proj
-  const floatX* w7 = weight_ptr(args, 7);
-  floatX* t9 = reinterpret_cast<floatX*>(arena + 4096);
-  floatX* t10 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t9, t10, t5, t8, w7, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.{0.mlp_residual,1.input_layernorm}
+  floatX* t5 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_residual_forward<512, kMaxBatch>(t5, 256, t4, 512, w6, nullptr, n_tokens, 256, t3, stream);  // model.layers.{0.mlp.down_proj,0.mlp_residual,1.input_layernorm}
   const floatX* w8 = weight_ptr(args, 8);
-  floatX* t11 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2>(t11, 256, t10, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
-  floatX* t12 = reinterpret_cast<floatX*>(arena + 2048);
-  flash_decoding_forward<64, 4, 2, 4>(t12, 256, t11, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
+  floatX* t6 = reinterpret_cast<floatX*>(arena + 2048);
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
+  floatX* t7 = reinterpret_cast<floatX*>(arena + 4096);
+  flash_decoding_forward<64, 4, 2, 4>(t7, 256, t6, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
-  floatX* t13 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_forward<256, kMaxBatch, floatX>(t13, 256, t12, 256, w9, nullptr, n_tokens, 256, stream);  // model.layers.1.self_attn.o_proj
-  const floatX* w10 = weight_ptr(args, 10);
-  floatX* t14 = reinterpret_cast<floatX*>(arena + 2048);
-  floatX* t15 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t14, t15, t9, t13, w10, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.layers.1.{attn_residual,post_attention_layernorm}
+  floatX* t8 = reinterpret_cast<floatX*>(arena + 2048);
+  gemv_residual_forward<256, kMaxBatch>(t8, 256, t7, 256, w9, nullptr, n_tokens, 256, t5, stream);  // model.layers.1.{self_attn.o_proj,attn_residual,post_attention_layernorm}
   const floatX* w11 = weight_ptr(args, 11);
-  floatX* t16 = reinterpret_cast<floatX*>(arena + 8192);
-  gemv_swiglu_forward<256, kMaxBatch>(t16, 512, t15, 256, w11, nullptr, n_tokens, 512, stream);  // model.layers.1.mlp.{gate_proj,up_proj,act}
+  floatX* t9 = reinterpret_cast<floatX*>(arena + 4096);
+  gemv_swiglu_norm_forward<256, kMaxBatch>(t9, 512, t8, 256, w11, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.1.mlp.{gate_proj,up_proj,act}
   const floatX* w12 = weight_ptr(args, 12);
-  floatX* t17 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_forward<512, kMaxBatch, floatX>(t17, 256, t16, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
+  floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
+  gemv_forward<512, kMaxBatch, floatX>(t10, 256, t9, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
   const floatX* w13 = weight_ptr(args, 13);
-  floatX* t18 = reinterpret_cast<floatX*>(arena + 4096);
-  floatX* t19 = reinterpret_cast<floatX*>(arena + 6144);
-  add_rmsnorm_forward<256>(t18, t19, t14, t17, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
+  floatX* t11 = reinterpret_cast<floatX*>(arena + 4096);
+  floatX* t12 = reinterpret_cast<floatX*>(arena + 6144);
+  add_rmsnorm_forward<256>(t11, t12, t8, t10, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
   const floatX* w14 = weight_ptr(args, 14);
   floatX* lm_rows = reinterpret_cast<floatX*>(arena + 0);
-  gather_rows_forward<256>(lm_rows, t19, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
+  gather_rows_forward<256>(lm_rows, t12, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
   gemv_forward<256, kMaxBatch, float>(args.logits, 512, lm_rows, 256, w14, nullptr, args.n_logit_rows, 512, stream);  // lm_head
 }
 // LLC-END decode
@@ -224,21 +205,21 @@ static const llc::WeightSource kSources12[] = {{"model.layers.1.mlp.down_proj.we
 static const llc::WeightSource kSources13[] = {{"model.norm.weight", 256}};
 static const llc::WeightSource kSources14[] = {{"lm_head.weight", 512}};
 static const llc::WeightSpec kWeights[] = {
-    {2, 512, 256, 1, kSources0},
-    {1, 256, 1, 1, kSources1},
-    {2, 512, 256, 3, kSources2},
-    {2, 256, 256, 1, kSources3},
-    {1, 256, 1, 1, kSources4},
-    {2, 1024, 256, 2, kSources5},
-    {2, 256, 512, 1, kSources6},
-    {1, 256, 1, 1, kSources7},
-    {2, 512, 256, 3, kSources8},
-    {2, 256, 256, 1, kSources9},
-    {1, 256, 1, 1, kSources10},
-    {2, 1024, 256, 2, kSources11},
-    {2, 256, 512, 1, kSources12},
-    {1, 256, 1, 1, kSources13},
-    {2, 512, 256, 1, kSources14},
+    {2, 512, 256, 1, kSources0, -1},
+    {1, 256, 1, 1, kSources1, -1},
+    {2, 512, 256, 3, kSources2, 1},
+    {2, 256, 256, 1, kSources3, -1},
+    {1, 256, 1, 1, kSources4, -1},
+    {2, 1024, 256, 2, kSources5, 4},
+    {2, 256, 512, 1, kSources6, -1},
+    {1, 256, 1, 1, kSources7, -1},
+    {2, 512, 256, 3, kSources8, 7},
+    {2, 256, 256, 1, kSources9, -1},
+    {1, 256, 1, 1, kSources10, -1},
+    {2, 1024, 256, 2, kSources11, 10},
+    {2, 256, 512, 1, kSources12, -1},
+    {1, 256, 1, 1, kSources13, -1},
+    {2, 512, 256, 1, kSources14, -1},
 };
 static const int kEosTokenIds[] = {2};
 static const int kGraphBuckets[] = {1, 2, 4};
@@ -269,10 +250,17 @@ void model_fill_random(void* dst, int64_t n, uint64_t seed, float offset, float 
   fill_random_forward(static_cast<floatX*>(dst), n, seed, offset, scale, stream);
 }
 
+void model_scale_columns(void* w, const void* scale, int64_t rows, int64_t cols,
+                         cudaStream_t stream) {
+  scale_columns_forward(static_cast<floatX*>(w), static_cast<const floatX*>(scale), rows, cols,
+                        stream);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   static const llc::ModelProgram program = {&kSpec,        model_prefill,   model_decode,
-                                            model_sample,  model_convert,   model_fill_random};
+                                            model_sample,  model_convert,   model_fill_random,
+                                            model_scale_columns};
   return llc::program_main(argc, argv, program);
 }

@@ -2,9 +2,12 @@
 // here (BF16/F16/F32 tensors, single file and sharded) with a merged weight (q/k/v), a merged
 // rank-1 bias and a tied lm_head, loaded into bf16 and fp16 programs with several staging sizes,
 // every byte compared with what the file holds. Values are multiples of 1/64 in [-2, 2], exact in
-// every dtype, so the expected device bytes do not depend on rounding.
+// every dtype, so the expected device bytes do not depend on rounding. Column scales (folded norm
+// weights): a merged weight and a scaled copy of the tied embedding hold W * S after loading (and
+// after random generation), one rounding of the exact product; the scales and the unscaled copy do not.
 //
-// The ModelProgram here has kernel-free stand-ins for convert and fill_random: the runtime library
+// The ModelProgram here has kernel-free stand-ins for convert, fill_random and scale_columns: the
+// runtime library
 // holds no kernels (the real ones live in templates/kernels/convert.cuh and are compiled into each
 // generated model.cu), and this host-only check compiles no device code. The stand-ins synchronize,
 // copy to the host, convert / generate there and copy back: slow, exact, enough for these sizes.
@@ -24,6 +27,7 @@ using llc::DType;
 
 DType g_compiled = DType::bf16;  // the stand-ins' compiled dtype
 int g_convert_calls = 0;
+int g_scale_calls = 0;
 
 void stand_in_convert(void* dst, const void* src, DType src_type, int64_t n, cudaStream_t stream) {
   ++g_convert_calls;
@@ -51,6 +55,17 @@ void stand_in_fill_random(void* dst, int64_t n, uint64_t seed, float offset, flo
   std::vector<uint16_t> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) out[size_t(i)] = to_bits(offset + scale * uniform_pm1(seed, uint64_t(i)), g_compiled);
   cuda_ok(cudaMemcpy(dst, out.data(), out.size() * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+}
+
+void stand_in_scale_columns(void* w, const void* scale, int64_t rows, int64_t cols, cudaStream_t stream) {
+  ++g_scale_calls;
+  cuda_ok(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  std::vector<uint16_t> hw(static_cast<size_t>(rows * cols)), hs(static_cast<size_t>(cols));
+  cuda_ok(cudaMemcpy(hw.data(), w, hw.size() * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  cuda_ok(cudaMemcpy(hs.data(), scale, hs.size() * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  for (size_t i = 0; i < hw.size(); ++i)
+    hw[i] = to_bits(from_bits(hw[i], g_compiled) * from_bits(hs[i % size_t(cols)], g_compiled), g_compiled);
+  cuda_ok(cudaMemcpy(w, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
 }
 
 // Value i of test tensor `tid`: a multiple of 1/64 in [-127/64, 127/64].
@@ -104,6 +119,8 @@ std::vector<FileTensor> checkpoint_tensors(bool all_bf16) {
 // The program's weight table (order matters: indices are checked below).
 class Program {
  public:
+  struct Empty {};
+  explicit Program(Empty) {}
   Program() {
     add(2, 64, {{"model.embed_tokens.weight", 96}});
     add(2, 64, {{L0 + "self_attn.q_proj.weight", 64}, {L0 + "self_attn.k_proj.weight", 32},
@@ -126,11 +143,12 @@ class Program {
     program_.spec = &spec_;
     program_.convert = stand_in_convert;
     program_.fill_random = stand_in_fill_random;
+    program_.scale_columns = stand_in_scale_columns;
     return program_;
   }
   const std::vector<llc::WeightSpec>& weights() const { return weights_; }
+  std::vector<llc::WeightSpec>& weights() { return weights_; }
 
- private:
   void add(int rank, int64_t cols, std::vector<std::pair<std::string, int64_t>> srcs) {
     std::vector<llc::WeightSource> v;
     int64_t rows = 0;
@@ -142,6 +160,8 @@ class Program {
     sources_.push_back(v);
     weights_.push_back({rank, rows, cols, int(v.size()), nullptr});
   }
+
+ private:
   std::deque<std::string> names_;
   std::deque<std::vector<llc::WeightSource>> sources_;
   std::vector<llc::WeightSpec> weights_;
@@ -279,6 +299,121 @@ void check_random(CheckTable& table) {
   }
 }
 
+// The column-scale fixture: tensors (mixed dtypes, so convert runs first) and the program table.
+std::vector<FileTensor> scaled_checkpoint_tensors() {
+  return {
+      {"model.embed_tokens.weight", "BF16", {96, 64}, 21},
+      {L0 + "self_attn.q_proj.weight", "F16", {64, 64}, 22},
+      {L0 + "self_attn.k_proj.weight", "F32", {32, 64}, 23},
+      {L0 + "input_layernorm.weight", "F32", {64}, 24},
+      {"model.norm.weight", "BF16", {64}, 25},
+  };
+}
+
+// 0: q + k scaled by 2 (a later entry); 1: embedding; 2, 4: norms; 3: lm_head tied to the
+// embedding's tensor but scaled by 4, so it must get its own allocation.
+Program scaled_program(bool with_scales) {
+  Program prog{Program::Empty{}};
+  prog.add(2, 64, {{L0 + "self_attn.q_proj.weight", 64}, {L0 + "self_attn.k_proj.weight", 32}});
+  prog.add(2, 64, {{"model.embed_tokens.weight", 96}});
+  prog.add(1, 1, {{L0 + "input_layernorm.weight", 64}});
+  prog.add(2, 64, {{"model.embed_tokens.weight", 96}});
+  prog.add(1, 1, {{"model.norm.weight", 64}});
+  if (with_scales) {
+    prog.weights()[0].column_scale = 2;
+    prog.weights()[3].column_scale = 4;
+  }
+  return prog;
+}
+
+std::vector<uint16_t> fetch_weight(const Program& prog, const llc::DeviceWeights& dw, size_t i) {
+  const auto& w = prog.weights()[i];
+  std::vector<uint16_t> h(size_t(w.rows * w.cols));
+  cuda_ok(cudaMemcpy(h.data(), dw.pointers[i], h.size() * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  return h;
+}
+
+// Loads the fixture into a `dtype` program and compares every weight with the file: W * S for the
+// scaled ones (product of file values, rounded once to dtype), the file values for the rest.
+void check_column_scale_load(CheckTable& table, DType dtype, const llc::LoadOptions& opt) {
+  const std::string name = std::string("load ") + llc::dtype_name(dtype) +
+                           " program with column scales: W' = W * S, scales and unscaled tie intact";
+  try {
+    llc_test::ScratchDir dir;
+    const auto tensors = scaled_checkpoint_tensors();
+    write_checkpoint(dir.path(), tensors, false);
+    Program prog = scaled_program(true);
+    g_compiled = dtype;
+    g_scale_calls = 0;
+    auto tid_of = [&](const std::string& n) {
+      for (const auto& t : tensors)
+        if (t.name == n) return t.tid;
+      return -1;
+    };
+    std::string err;
+    {
+      llc::DeviceWeights dw = llc::load_weights(prog.get(dtype), dir.path(), nullptr, opt);
+      if (dw.pointers[3] == dw.pointers[1]) err = "the scaled lm_head shares the unscaled embedding";
+      if (err.empty() && g_scale_calls != 2)
+        err = "scale_columns called " + std::to_string(g_scale_calls) + " times, expected 2";
+      for (size_t i = 0; i < prog.weights().size() && err.empty(); ++i) {
+        const llc::WeightSpec& w = prog.weights()[i];
+        const auto got = fetch_weight(prog, dw, i);
+        const int stid = w.column_scale >= 0 ? tid_of(prog.weights()[w.column_scale].sources[0].name) : -1;
+        size_t at = 0;
+        for (int s = 0; s < w.n_sources && err.empty(); ++s) {
+          const int tid = tid_of(w.sources[s].name);
+          for (int64_t e = 0; e < w.sources[s].rows * w.cols; ++e, ++at) {
+            const float x = value(tid, e) * (stid >= 0 ? value(stid, e % w.cols) : 1.f);  // exact in fp32
+            if (got[at] != to_bits(x, dtype)) {
+              err = "weight " + std::to_string(i) + " (" + w.sources[s].name + ") element " + std::to_string(e) +
+                    ": device holds " + std::to_string(from_bits(got[at], dtype)) + ", expected " +
+                    std::to_string(from_bits(to_bits(x, dtype), dtype));
+              break;
+            }
+          }
+        }
+      }
+    }
+    table.add(name, err.empty(), err);
+  } catch (const std::exception& e) {
+    table.add(name, false, std::string("exception: ") + e.what());
+  }
+}
+
+// random_weights with column scales: deterministic, and each scaled weight equals the same seed's
+// unscaled values times its scale's (one rounding), while the scales themselves are unchanged.
+void check_column_scale_random(CheckTable& table) {
+  const std::string name = "random_weights with column scales: deterministic, W' = W * S";
+  try {
+    Program scaled = scaled_program(true), plain = scaled_program(false);
+    g_compiled = DType::bf16;
+    llc::DeviceWeights a = llc::random_weights(scaled.get(DType::bf16), 7, nullptr);
+    llc::DeviceWeights b = llc::random_weights(scaled.get(DType::bf16), 7, nullptr);
+    llc::DeviceWeights u = llc::random_weights(plain.get(DType::bf16), 7, nullptr);
+    std::string err;
+    for (size_t i = 0; i < scaled.weights().size() && err.empty(); ++i) {
+      const llc::WeightSpec& w = scaled.weights()[i];
+      const auto got = fetch_weight(scaled, a, i);
+      if (got != fetch_weight(scaled, b, i)) err = "same seed, different values in weight " + std::to_string(i);
+      const auto raw = fetch_weight(plain, u, i);
+      const auto scale = w.column_scale >= 0 ? fetch_weight(plain, u, size_t(w.column_scale)) : std::vector<uint16_t>();
+      for (size_t e = 0; e < got.size() && err.empty(); ++e) {
+        const float x = from_bits(raw[e], DType::bf16);
+        const uint16_t want =
+            scale.empty() ? raw[e] : to_bits(x * from_bits(scale[e % size_t(w.cols)], DType::bf16), DType::bf16);
+        if (got[e] != want)
+          err = "weight " + std::to_string(i) + " element " + std::to_string(e) + ": " +
+                std::to_string(from_bits(got[e], DType::bf16)) + ", expected " +
+                std::to_string(from_bits(want, DType::bf16));
+      }
+    }
+    table.add(name, err.empty(), err);
+  } catch (const std::exception& e) {
+    table.add(name, false, std::string("exception: ") + e.what());
+  }
+}
+
 // Loads a 1 GiB BF16 tensor (warm page cache) and reports the rate; checks a sample of it.
 void report_load_speed(CheckTable& table) {
   const std::string name = "load_weights 1 GiB bf16 (speed in INFO line)";
@@ -350,6 +485,9 @@ void run_weight_checks(CheckTable& table) {
   check_load(table, "load bf16 program, all-BF16 file: direct copies, no convert", DType::bf16, false, true, def, 0);
   check_load(table, "load bf16 program, all-BF16 sharded, 64 KiB staging, no convert", DType::bf16, true, true, tiny, 0);
   check_random(table);
+  check_column_scale_load(table, DType::bf16, def);
+  check_column_scale_load(table, DType::fp16, tiny);
+  check_column_scale_random(table);
   report_load_speed(table);
 }
 

@@ -185,12 +185,33 @@ void test_decode(const std::vector<int>& kv_lens, double q_range, bool also_refe
   ws.poison();
   const std::string tag = fmt_str("D%d/H%d/KVH%d/q%g/kv[%s]", D, H, KVH, q_range, lens_str(q_lens, kv_lens).c_str());
   const auto ref = a.reference(a.kv_lens);
+  // Sequences [first, first + count) of the batch, as a step of their own (the metadata, q and
+  // out rows offset).
+  auto launch = [&](int first, int count, cudaStream_t stream) {
+    flash_decoding_forward<D, H, KVH, SPLITS>(
+        a.d_out.ptr + (size_t)first * a.ld_out, a.ld_out, a.d_q.ptr + (size_t)first * a.ld_q, a.ld_q, a.d_kc.ptr,
+        a.d_vc.ptr, a.d_table.ptr, a.max_context, a.d_rows.ptr + first, a.d_kv_lens.ptr + first, count, scale, ws.ptr,
+        stream);
+  };
   a.d_out.poison();
-  flash_decoding_forward<D, H, KVH, SPLITS>(a.d_out.ptr, a.ld_out, a.d_q.ptr, a.ld_q, a.d_kc.ptr, a.d_vc.ptr,
-                                            a.d_table.ptr, a.max_context, a.d_rows.ptr, a.d_kv_lens.ptr, a.n_seqs,
-                                            scale, ws.ptr, 0);
+  launch(0, a.n_seqs, 0);
   cudaCheck(cudaDeviceSynchronize());
   a.verify(fmt_str("attention_decode/splits%d/", SPLITS) + tag, ref);
+  const auto batch_bits = a.d_out.download<uint16_t>();
+
+  // Three more launches in a row, bitwise the first launch's (the workspace's stale records from
+  // the launch before must not leak in).
+  a.d_out.poison();
+  for (int rep = 0; rep < 3; ++rep) launch(0, a.n_seqs, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  check(a.d_out.download<uint16_t>() == batch_bits, fmt_str("attention_decode_relaunch/splits%d/", SPLITS) + tag,
+        "three launches in a row, bitwise equal to the first");
+  // Batch invariance: each sequence alone gives bitwise its row of the batch.
+  a.d_out.poison();
+  for (int s = 0; s < a.n_seqs; ++s) launch(s, 1, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  check(a.d_out.download<uint16_t>() == batch_bits, fmt_str("attention_decode_alone/splits%d/", SPLITS) + tag,
+        "each sequence alone, bitwise equal to its row of the batch");
 
   if (also_reference) {  // the reference kernel in decode form: seq_starts = 0..n, max_q_len = 1
     a.d_out.poison();
@@ -210,9 +231,7 @@ void test_decode(const std::vector<int>& kv_lens, double q_range, bool also_refe
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     cudaCheck(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    flash_decoding_forward<D, H, KVH, SPLITS>(a.d_out.ptr, a.ld_out, a.d_q.ptr, a.ld_q, a.d_kc.ptr, a.d_vc.ptr,
-                                              a.d_table.ptr, a.max_context, a.d_rows.ptr, a.d_kv_lens.ptr, a.n_seqs,
-                                              scale, ws.ptr, stream);
+    launch(0, a.n_seqs, stream);
     cudaCheck(cudaStreamEndCapture(stream, &graph));
     cudaCheck(cudaGraphInstantiate(&exec, graph, 0));
     std::vector<int> shorter(kv_lens.size());
@@ -244,7 +263,9 @@ void run_attention_tests() {
   test_prefill<128, 32, 4, 64, 64>({64, 33, 1}, {64, 97, 1}, 3.0, true, rng);
   test_prefill<64, 32, 8, 64, 64>({130, 1, 64}, {130, 2000, 64}, 3.0, false, rng);
 
-  // Decode: kv_len 1 .. 8192 mixed in one batch, several split counts (empty splits included).
+  // Decode: kv_len 1 .. 8192 mixed in one batch, several split counts (empty splits included);
+  // sequences of one split (kv_len <= 64) and of many; kv_len 0 (a guard: output 0). Every case
+  // also checks three launches in a row and each sequence alone against the batch, bitwise.
   const std::vector<int> mixed = {1, 2, 100, 3000, 8192};
   test_decode<128, 32, 8, 1>(mixed, 3.0, false, false, rng);
   test_decode<128, 32, 8, 7>(mixed, 3.0, false, false, rng);
@@ -254,4 +275,5 @@ void run_attention_tests() {
   test_decode<128, 32, 4, 32>({3000, 1, 2, 17}, 3.0, true, false, rng);
   test_decode<64, 12, 2, 16>(mixed, 3.0, true, true, rng);
   test_decode<64, 32, 8, 8>({8192, 1, 2, 100, 3000, 5}, 3.0, false, false, rng);
+  test_decode<128, 32, 8, 17>({384, 0, 64, 65, 129, 200}, 3.0, false, false, rng);
 }

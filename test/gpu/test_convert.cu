@@ -1,7 +1,9 @@
 // test_convert.cu - GPU tests of convert_forward (bf16 / fp16 / fp32 -> floatX, round to nearest
 // even: compared bit for bit with the CPU conversions of test_common.h on every 16-bit pattern and
 // on 2^20 random fp32 patterns plus hand-picked ties, subnormals, overflows, infinities and NaNs)
-// and of fill_random_forward (range, moments, determinism, independence of the launch shape).
+// and of fill_random_forward (range, moments, determinism, independence of the launch shape), and
+// of scale_columns_forward (bit for bit against the CPU's one rounding of the fp32 product; the
+// scale and the elements past rows * cols untouched).
 #include "test/gpu/test_common.h"
 
 #include "templates/kernels/convert.cuh"
@@ -106,10 +108,43 @@ void test_fill_random() {
   check(same_as_other_seed < (size_t)n / 64, "fill_random/seed_matters", fmt_str("equal_elements=%zu of %lld", same_as_other_seed, (long long)n));
 }
 
+// w[r][c] = floatX(w[r][c] * scale[c]) on random w [rows][cols] and scale [cols] (norm-like, around
+// 1); 64 guard elements after w must keep their values.
+void run_scale_columns_case(Rng& rng, int64_t rows, int64_t cols) {
+  const size_t n = size_t(rows * cols), guard = 64;
+  const std::vector<uint16_t> w = rng.x_vector(n + guard, -2.0, 2.0);
+  const std::vector<uint16_t> scale = rng.x_vector(static_cast<size_t>(cols), 0.5, 1.5);
+  XBuf d_w(n + guard), d_scale(static_cast<size_t>(cols));
+  d_w.upload(w);
+  d_scale.upload(scale);
+  scale_columns_forward(d_w.ptr, d_scale.ptr, rows, cols, 0);
+  scale_columns_forward(d_w.ptr, d_scale.ptr, 0, cols, 0);  // nothing to do: must not launch or fail
+  cudaCheck(cudaDeviceSynchronize());
+  const auto got = d_w.download<uint16_t>();
+  size_t bad = 0, first = (size_t)-1, guard_changed = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (got[i] != f32_to_x(x_to_f32(w[i]) * x_to_f32(scale[i % size_t(cols)]))) {
+      ++bad;
+      if (first == (size_t)-1) first = i;
+    }
+  for (size_t i = n; i < n + guard; ++i) guard_changed += got[i] != w[i];
+  const bool scale_kept = d_scale.download<uint16_t>() == scale;
+  check(bad == 0 && guard_changed == 0 && scale_kept,
+        fmt_str("scale_columns/%lldx%lld", (long long)rows, (long long)cols),
+        fmt_str("mismatches=%zu guard_changed=%zu scale_kept=%d%s", bad, guard_changed, (int)scale_kept,
+                first == (size_t)-1 ? "" : fmt_str(" first: index %zu got=0x%04x", first, got[first]).c_str()));
+}
+
+void test_scale_columns(Rng& rng) {
+  run_scale_columns_case(rng, 37, 200);    // one grid-stride step
+  run_scale_columns_case(rng, 4099, 384);  // more elements than the capped grid has threads
+}
+
 }  // namespace
 
 void run_convert_tests() {
   Rng rng(99);
   test_convert(rng);
   test_fill_random();
+  test_scale_columns(rng);
 }

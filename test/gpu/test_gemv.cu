@@ -1,5 +1,6 @@
-// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh) and the short-prefill kernels
-// (gemv_prefill.cuh, and prefill_wgmma.cuh's warpgroup MMA) against a CPU fp64 reference, their
+// test_gemv.cu - the decode GEMV (templates/kernels/gemv.cuh), its fused variants (the RMSNorm
+// folded in, the residual added) and the short-prefill kernels (gemv_prefill.cuh, and
+// prefill_wgmma.cuh's warpgroup MMA) against a CPU fp64 reference or the unfused kernels, their
 // batch invariance (a row's result is bit-identical alone and at any position of a batch), and
 // informational timings at Llama-3.1-8B and 3.2-1B shapes against a device-to-device copy
 // measured here. Built for sm_90a (wgmma).
@@ -17,6 +18,7 @@
 namespace {
 
 constexpr int kMaxRows = 16;  // the compiled max batch of the example programs
+constexpr float kEps = 1e-5f;  // the fused norms' eps (Llama 3's)
 
 template <typename OutT> float out_to_f32(OutT v);
 template <> float out_to_f32<float>(float v) { return v; }
@@ -41,6 +43,26 @@ void run_gemv(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w,
     prefill_wgmma_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
   else
     gemv_forward<K, MAX_ROWS, OutT>(out, ld_out, x, ld_x, w, bias, n_rows, N, 0);
+}
+
+// A residual stream, the fused norms' x: n_rows rows of K at stride ld (the padding random too, so
+// a norm summing it shows). Row m is uniform in +-amp, amp random in [0.25, 8] (rows of different
+// scales: a norm taken from the wrong row shows), every fourth row +-0.004: a mean square (5e-6)
+// of the order of eps, so that both terms of the norm count.
+std::vector<uint16_t> residual_stream(int n_rows, int ld, int K, Rng& rng) {
+  std::vector<uint16_t> s = rng.x_vector((size_t)n_rows * ld, -1.0, 1.0);
+  for (int m = 0; m < n_rows; ++m) {
+    const double amp = m % 4 == 3 ? 0.004 : rng.uniform(0.25, 8.0);
+    for (int k = 0; k < K; ++k) s[(size_t)m * ld + k] = rng.x_uniform(-amp, amp);
+  }
+  return s;
+}
+
+// 1 / sqrt(mean(s[m, :K]^2) + eps) in fp64.
+double inv_rms(const std::vector<uint16_t>& s, int m, int ld, int K) {
+  double sum_sq = 0.0;
+  for (int k = 0; k < K; ++k) sum_sq += (double)x_to_f32(s[(size_t)m * ld + k]) * x_to_f32(s[(size_t)m * ld + k]);
+  return 1.0 / std::sqrt(sum_sq / K + (double)kEps);
 }
 
 template <int K, typename OutT, int MAX_ROWS = kMaxRows, Kind KIND = Kind::kGemv>
@@ -93,33 +115,171 @@ void check_gemv(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
                 unwritten_past));
 }
 
-// Row m of a 16-row batch must equal, bit for bit, the same x row decoded alone (n_rows = 1) and
-// the same row at another position of a 4-row batch.
-template <int K, typename OutT>
-void check_batch_invariance(const char* name, int N, Rng& rng) {
-  const int ld_x = K, ld_out = N;
-  std::vector<uint16_t> x = rng.x_vector((size_t)kMaxRows * K, -1.0, 1.0);
-  std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
-  XBuf dx(x.size()), dw(w.size());
+// The fused-norm GEMVs (llc-fold-norm-into-gemv) against fp64, s a residual_stream at a row
+// stride past K: gemv_norm_forward's out = inv_rms * (s w^T) (+ bias), or (SWIGLU,
+// gemv_swiglu_norm_forward, w of 2N rows) gate and up so, each rounded to floatX, then silu_mul's
+// roundings. Tolerance: check_gemv's, of the scaled terms: 1e-4 * (inv_rms * sum|s w| + |bias|)
+// (fp32 accumulation, which also covers inv_rms's fp32 sum of K squares and rsqrtf, ~1e-5
+// relative), plus the rounding. SwiGLU: that error in gate and up plus a neighbouring floatX each
+// (2u), carried through silu (|silu'| <= 1.1) and the product, plus two roundings (4u of out).
+template <int K, bool SWIGLU>
+void check_gemv_norm(const char* name, int N, int n_rows, bool with_bias, Rng& rng) {
+  const int ld_s = K + 16, ld_out = N + 8, w_rows = SWIGLU ? 2 * N : N;
+  const std::vector<uint16_t> s = residual_stream(n_rows, ld_s, K, rng);
+  const std::vector<uint16_t> w = rng.x_vector((size_t)w_rows * K, -0.05, 0.05);
+  const std::vector<uint16_t> bias = rng.x_vector(w_rows, -0.5, 0.5);
+  XBuf ds(s.size()), dw(w.size()), db(bias.size()), dout((size_t)kMaxRows * ld_out);
+  ds.upload(s);
+  dw.upload(w);
+  db.upload(bias);
+  dout.poison();
+  const floatX* b = with_bias ? db.ptr : nullptr;
+  if constexpr (SWIGLU)
+    gemv_swiglu_norm_forward<K, kMaxRows>(dout.ptr, ld_out, ds.ptr, ld_s, dw.ptr, b, n_rows, N, kEps, 0);
+  else
+    gemv_norm_forward<K, kMaxRows>(dout.ptr, ld_out, ds.ptr, ld_s, dw.ptr, b, n_rows, N, kEps, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  const std::vector<uint16_t> got = dout.download<uint16_t>();
+  size_t bad = 0, nan = 0, written_outside = 0;
+  double max_abs = 0.0;
+  for (int m = 0; m < kMaxRows; ++m) {
+    const double inv = m < n_rows ? inv_rms(s, m, ld_s, K) : 0.0;
+    // Weight row n's output before rounding, and the kernel's fp32 error bound on it.
+    auto project = [&](int n, double& err) {
+      double sum = 0.0, mag = 0.0;
+      for (int k = 0; k < K; ++k) {
+        const double p = (double)x_to_f32(s[(size_t)m * ld_s + k]) * x_to_f32(w[(size_t)n * K + k]);
+        sum += p;
+        mag += std::fabs(p);
+      }
+      const double bn = with_bias ? x_to_f32(bias[n]) : 0.0;
+      err = 1e-4 * (inv * mag + std::fabs(bn));
+      return inv * sum + bn;
+    };
+    for (int n = 0; n < ld_out; ++n) {
+      const uint16_t bits = got[(size_t)m * ld_out + n];
+      if (m >= n_rows || n >= N) {  // never written: must still hold the poison
+        written_outside += bits != 0xFFFF;
+        continue;
+      }
+      const double v = x_to_f32(bits);
+      if (std::isnan(v)) { ++nan; continue; }
+      double ref, tol;
+      if constexpr (SWIGLU) {
+        double eg, eu;
+        const double g = round_x(project(n, eg)), u = round_x(project(N + n, eu));
+        eg += 2 * kUnitRoundoff * std::fabs(g);
+        eu += 2 * kUnitRoundoff * std::fabs(u);
+        const double act = round_x(g / (1.0 + std::exp(-g)));
+        ref = round_x(act * u);
+        tol = 1.1 * eg * (std::fabs(u) + eu) + std::fabs(act) * eu + 4 * kUnitRoundoff * std::fabs(ref) + 1e-6;
+      } else {
+        ref = project(n, tol);
+        tol += kUnitRoundoff * std::fabs(ref) + 1e-30;
+      }
+      const double err = std::fabs(v - ref);
+      max_abs = std::max(max_abs, err);
+      bad += err > tol;
+    }
+  }
+  check(bad == 0 && nan == 0 && written_outside == 0,
+        fmt_str("%s/%s/K%d/N%d/rows%d%s", SWIGLU ? "gemv_swiglu_norm" : "gemv_norm", name, K, N, n_rows,
+                with_bias ? "/bias" : ""),
+        fmt_str("max_abs=%.3g bad=%zu nan(unwritten)=%zu written_outside=%zu", max_abs, bad, nan, written_outside));
+}
+
+// The residual GEMV (gemv_residual_forward) must be bit-identical to gemv_forward then the add,
+// here on the host: floatX(float(residual) + float(out)), the same fp32 sum rounded, added, rounded.
+// In place (out == residual, as a program runs it) or into a separate poisoned out (the residual
+// must stay as it was); every element past the batch's rows or column N keeps what it held.
+template <int K>
+void check_residual_matches_unfused(const char* name, int N, int n_rows, bool with_bias, bool in_place, Rng& rng) {
+  const int ld_x = K + 16, ld_out = N + 8;
+  const std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
+  const std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.05, 0.05);
+  const std::vector<uint16_t> b = rng.x_vector(N, -0.5, 0.5);
+  const std::vector<uint16_t> res = rng.x_vector((size_t)kMaxRows * ld_out, -4.0, 4.0);
+  XBuf dx(x.size()), dw(w.size()), db(b.size()), dres(res.size()), dout(res.size()), sum((size_t)n_rows * N);
   dx.upload(x);
   dw.upload(w);
+  db.upload(b);
+  dres.upload(res);
+  if (in_place) dout.upload(res); else dout.poison();
+  const floatX* bias = with_bias ? db.ptr : nullptr;
+  gemv_forward<K, kMaxRows, floatX>(sum.ptr, N, dx.ptr, ld_x, dw.ptr, bias, n_rows, N, 0);
+  gemv_residual_forward<K, kMaxRows>(dout.ptr, ld_out, dx.ptr, ld_x, dw.ptr, bias, n_rows, N,
+                                     in_place ? dout.ptr : dres.ptr, 0);
+  cudaCheck(cudaDeviceSynchronize());
+  const std::vector<uint16_t> hout = dout.download<uint16_t>(), hsum = sum.download<uint16_t>();
+  size_t differ = 0, written_outside = 0;
+  for (size_t e = 0; e < hout.size(); ++e) {
+    const int m = (int)(e / ld_out), n = (int)(e % ld_out);
+    if (m < n_rows && n < N)
+      differ += hout[e] != f32_to_x(x_to_f32(res[e]) + x_to_f32(hsum[(size_t)m * N + n]));
+    else
+      written_outside += hout[e] != (in_place ? res[e] : 0xFFFF);
+  }
+  const bool residual_kept = in_place || dres.download<uint16_t>() == res;
+  check(differ == 0 && written_outside == 0 && residual_kept,
+        fmt_str("gemv_residual/%s/K%d/N%d/rows%d%s%s", name, K, N, n_rows, with_bias ? "/bias" : "",
+                in_place ? "/in_place" : ""),
+        fmt_str("outputs differing from gemv + add: %zu, written outside: %zu, residual kept: %s", differ,
+                written_outside, residual_kept ? "yes" : "NO"));
+}
+
+// The decode GEMVs a batch-invariance check runs: the plain GEMV and its fused variants.
+enum class Variant { kPlain, kNorm, kSwigluNorm, kResidual };
+
+template <int K, typename OutT, Variant VARIANT>
+void run_variant(OutT* out, int ld_out, const floatX* x, const floatX* w, const floatX* residual, int n_rows, int N) {
+  if constexpr (VARIANT == Variant::kNorm)
+    gemv_norm_forward<K, kMaxRows>(out, ld_out, x, K, w, nullptr, n_rows, N, kEps, 0);
+  else if constexpr (VARIANT == Variant::kSwigluNorm)
+    gemv_swiglu_norm_forward<K, kMaxRows>(out, ld_out, x, K, w, nullptr, n_rows, N, kEps, 0);
+  else if constexpr (VARIANT == Variant::kResidual)
+    gemv_residual_forward<K, kMaxRows>(out, ld_out, x, K, w, nullptr, n_rows, N, residual, 0);
+  else
+    gemv_forward<K, kMaxRows, OutT>(out, ld_out, x, K, w, nullptr, n_rows, N, 0);
+}
+
+// Row m of a 16-row batch must equal, bit for bit, the same x row decoded alone (n_rows = 1) and
+// the same row at another position of a 4-row batch. The fused norms' x is a residual_stream
+// (rows of different scales); the residual variant's residual rows move with their x rows.
+template <int K, typename OutT, Variant VARIANT = Variant::kPlain>
+void check_batch_invariance(const char* name, int N, Rng& rng) {
+  constexpr bool kNormed = VARIANT == Variant::kNorm || VARIANT == Variant::kSwigluNorm;
+  const int ld_x = K, ld_out = N, w_rows = VARIANT == Variant::kSwigluNorm ? 2 * N : N;
+  std::vector<uint16_t> x =
+      kNormed ? residual_stream(kMaxRows, K, K, rng) : rng.x_vector((size_t)kMaxRows * K, -1.0, 1.0);
+  std::vector<uint16_t> w = rng.x_vector((size_t)w_rows * K, -0.05, 0.05);
+  std::vector<uint16_t> res((size_t)kMaxRows * N);
+  if constexpr (VARIANT == Variant::kResidual) res = rng.x_vector(res.size(), -4.0, 4.0);
+  XBuf dx(x.size()), dw(w.size()), dres(res.size()), dx4((size_t)4 * K), dres4((size_t)4 * N);
+  dx.upload(x);
+  dw.upload(w);
+  dres.upload(res);
   DevBuf<OutT> batch((size_t)kMaxRows * ld_out), single(ld_out), four((size_t)4 * ld_out);
-  gemv_forward<K, kMaxRows, OutT>(batch.ptr, ld_out, dx.ptr, ld_x, dw.ptr, nullptr, kMaxRows, N, 0);
+  run_variant<K, OutT, VARIANT>(batch.ptr, ld_out, dx.ptr, dw.ptr, dres.ptr, kMaxRows, N);
   std::vector<OutT> hb((size_t)kMaxRows * ld_out);
   cudaCheck(cudaMemcpy(hb.data(), batch.ptr, hb.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
   size_t differ_alone = 0, differ_moved = 0;
   for (int m = 0; m < kMaxRows; ++m) {
-    gemv_forward<K, kMaxRows, OutT>(single.ptr, ld_out, dx.ptr + (size_t)m * ld_x, ld_x, dw.ptr, nullptr, 1, N, 0);
+    run_variant<K, OutT, VARIANT>(single.ptr, ld_out, dx.ptr + (size_t)m * ld_x, dw.ptr, dres.ptr + (size_t)m * ld_out,
+                                  1, N);
     // In a 4-row batch, row m sits at position m % 4 (the other rows are other x rows).
     const int pos = m % 4;
-    std::vector<uint16_t> x4((size_t)4 * K);
-    for (int r = 0; r < 4; ++r) {
-      const int src = r == pos ? m : (m + r + 1) % kMaxRows;
-      std::copy(x.begin() + (size_t)src * K, x.begin() + (size_t)(src + 1) * K, x4.begin() + (size_t)r * K);
-    }
-    XBuf dx4(x4.size());
-    dx4.upload(x4);
-    gemv_forward<K, kMaxRows, OutT>(four.ptr, ld_out, dx4.ptr, ld_x, dw.ptr, nullptr, 4, N, 0);
+    auto batch_of_4 = [&](const std::vector<uint16_t>& rows, int width) {
+      std::vector<uint16_t> four_rows((size_t)4 * width);
+      for (int r = 0; r < 4; ++r) {
+        const int src = r == pos ? m : (m + r + 1) % kMaxRows;
+        std::copy(rows.begin() + (size_t)src * width, rows.begin() + (size_t)(src + 1) * width,
+                  four_rows.begin() + (size_t)r * width);
+      }
+      return four_rows;
+    };
+    dx4.upload(batch_of_4(x, K));
+    dres4.upload(batch_of_4(res, N));
+    run_variant<K, OutT, VARIANT>(four.ptr, ld_out, dx4.ptr, dw.ptr, dres4.ptr, 4, N);
     std::vector<OutT> hs(ld_out), h4((size_t)4 * ld_out);
     cudaCheck(cudaMemcpy(hs.data(), single.ptr, hs.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
     cudaCheck(cudaMemcpy(h4.data(), four.ptr, h4.size() * sizeof(OutT), cudaMemcpyDeviceToHost));
@@ -179,11 +339,18 @@ void check_swiglu_matches_unfused(int n_rows, bool with_bias, Rng& rng) {
 // the merged QKV GEMV into a buffer, then rope_kv_store_forward. Positions up to 8000 (angles of
 // thousands of radians), one token with a negative slot (stores no K / V), q at a row stride
 // past its heads; the whole pool (poisoned) and q are compared bit for bit.
-template <int K, int D, int KVH>
+// NORM (the norm folded in, x a residual_stream): the unfused GEMV is gemv_norm_forward (checked
+// against fp64 by check_gemv_norm): each output is the same scaled sum, rounded before its rope.
+// With a bias, inv_rms * sum + bias may be one fma in one epilogue and a rounded product then an
+// add in the other (the compiler's contraction: the PTX of gemv_norm_forward's has the fma, the
+// roped one's a mul and an add), so a pre-rope output may round to its neighbour (<= 2u of it);
+// allowed there: that, carried through the rotation (|cos|, |sin| <= 1), and a neighbouring
+// rounding of the output. Everything else bit for bit.
+template <int K, int D, int KVH, bool NORM = false>
 void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng& rng) {
   const int q_features = q_heads * D, qk_features = (q_heads + KVH) * D, N = qk_features + KVH * D;
   const int ld_q = q_features + 8, kv_slots = 40, row = KVH * D;
-  std::vector<uint16_t> x = rng.x_vector((size_t)n_rows * K, -1.0, 1.0);
+  std::vector<uint16_t> x = NORM ? residual_stream(n_rows, K, K, rng) : rng.x_vector((size_t)n_rows * K, -1.0, 1.0);
   std::vector<uint16_t> w = rng.x_vector((size_t)N * K, -0.1, 0.1);
   std::vector<uint16_t> b = rng.x_vector((size_t)N, -1.0, 1.0);
   std::vector<int32_t> positions(n_rows), slots(n_rows);
@@ -205,36 +372,59 @@ void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng
   dslots.upload(slots);
   for (XBuf* buf : {&q_fused, &kc_ref, &vc_ref, &kc_fused, &vc_fused}) buf->poison();
   const floatX* bias = with_bias ? db.ptr : nullptr;
-  gemv_forward<K, kMaxRows, floatX>(qkv.ptr, N, dx.ptr, K, dw.ptr, bias, n_rows, N, 0);
+  if constexpr (NORM)
+    gemv_norm_forward<K, kMaxRows>(qkv.ptr, N, dx.ptr, K, dw.ptr, bias, n_rows, N, kEps, 0);
+  else
+    gemv_forward<K, kMaxRows, floatX>(qkv.ptr, N, dx.ptr, K, dw.ptr, bias, n_rows, N, 0);
   rope_kv_store_forward<D, KVH>(q_ref.ptr, q_features, qkv.ptr, N, qkv.ptr + qk_features, N, dpos.ptr, table,
                                 kc_ref.ptr, vc_ref.ptr, dslots.ptr, n_rows, q_heads, 0);
-  gemv_qkv_rope_forward<K, kMaxRows, D, KVH>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads, dpos.ptr,
-                                             table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, 0);
+  gemv_qkv_rope_forward<K, kMaxRows, D, KVH, NORM>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads,
+                                                   dpos.ptr, table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, 0,
+                                                   NORM ? kEps : 0.0f);
   cudaCheck(cudaDeviceSynchronize());
   const std::vector<uint16_t> hq = q_fused.download<uint16_t>(), hq_ref = q_ref.download<uint16_t>();
+  const std::vector<uint16_t> hqkv = qkv.download<uint16_t>();
+  std::vector<int> token_of(kv_slots, -1);
+  for (int m = 0; m < n_rows; ++m)
+    if (slots[m] >= 0) token_of[slots[m]] = m;
+  size_t a_rounding_apart = 0;
+  auto differs = [&](uint16_t got, uint16_t want, int m, int f) {  // token m's output from qkv column f
+    if (got == want) return false;
+    if (!(NORM && with_bias) || m < 0) return true;
+    double pre = std::fabs(x_to_f32(hqkv[(size_t)m * N + f]));  // |x1| + |x2| of a pair, |v| of V
+    if (f < qk_features) pre += std::fabs(x_to_f32(hqkv[(size_t)m * N + (f % D < D / 2 ? f + D / 2 : f - D / 2)]));
+    const double want_f = x_to_f32(want);
+    const bool near = std::fabs(x_to_f32(got) - want_f) <= 2 * kUnitRoundoff * (pre + std::fabs(want_f));
+    a_rounding_apart += near;
+    return !near;
+  };
   size_t q_differ = 0, written_outside = 0;
   for (size_t e = 0; e < hq.size(); ++e) {
     const int m = (int)(e / ld_q), c = (int)(e % ld_q);
     if (m < n_rows && c < q_features)
-      q_differ += hq[e] != hq_ref[(size_t)m * q_features + c];
+      q_differ += differs(hq[e], hq_ref[(size_t)m * q_features + c], m, c);
     else
       written_outside += hq[e] != 0xFFFF;
   }
   size_t cache_differ = 0, stored = 0;
   const XBuf* pools[2][2] = {{&kc_fused, &kc_ref}, {&vc_fused, &vc_ref}};
-  for (const auto& pool : pools) {
-    const std::vector<uint16_t> hf = pool[0]->download<uint16_t>(), hr = pool[1]->download<uint16_t>();
+  for (int p = 0; p < 2; ++p) {  // K, then V
+    const std::vector<uint16_t> hf = pools[p][0]->download<uint16_t>(), hr = pools[p][1]->download<uint16_t>();
     for (size_t e = 0; e < hf.size(); ++e) {
-      cache_differ += hf[e] != hr[e];
+      const int f = (p == 0 ? q_features : qk_features) + (int)(e % row);
+      cache_differ += differs(hf[e], hr[e], token_of[e / row], f);
       stored += hr[e] != 0xFFFF;
     }
   }
   const int stored_rows = n_rows - (n_rows > 1 ? 1 : 0);
   check(q_differ == 0 && written_outside == 0 && cache_differ == 0 && stored == (size_t)2 * stored_rows * row,
-        fmt_str("gemv_qkv_rope/K%d/D%d/H%d/KVH%d/rows%d%s", K, D, q_heads, KVH, n_rows, with_bias ? "/bias" : ""),
-        fmt_str("q differing from gemv + rope_kv_store: %zu, q written outside: %zu, pool elements differing: "
-                "%zu, stored by the reference: %zu (expected %d)",
-                q_differ, written_outside, cache_differ, stored, 2 * stored_rows * row));
+        fmt_str("%s/K%d/D%d/H%d/KVH%d/rows%d%s", NORM ? "gemv_qkv_rope_norm" : "gemv_qkv_rope", K, D, q_heads, KVH,
+                n_rows, with_bias ? "/bias" : ""),
+        fmt_str("q differing from %s + rope_kv_store: %zu, q written outside: %zu, pool elements differing: "
+                "%zu, stored by the reference: %zu (expected %d), a rounding apart (allowed with NORM and a "
+                "bias): %zu",
+                NORM ? "gemv_norm" : "gemv", q_differ, written_outside, cache_differ, stored, 2 * stored_rows * row,
+                a_rounding_apart));
 }
 
 // Short prefills (MAX_ROWS = 64: gemv_prefill_forward, gemv_forward; 128: prefill_wgmma_forward):
@@ -337,6 +527,29 @@ void run_gemv_tests() {
     check_qkv_rope_matches_unfused<1536, 128, 2>(12, rows, true, rng);   // Qwen2-1.5B (QKV bias)
   }
   check_qkv_rope_matches_unfused<4096, 128, 8>(32, 4, false, rng);       // Llama-3.1-8B
+  // The fused norm and residual add (llc-fold-norm-into-gemv) at decode batches: 1B and 8B shapes,
+  // odd N and I (ending mid-block), K in units of 32 (K = 1056: 33 units over 8 warps).
+  for (int rows : {1, 4, 16}) {
+    check_gemv_norm<2048, false>("qkv_1b", 3072, rows, rows != 1, rng);
+    check_gemv_norm<4096, false>("qkv_8b", 6144, rows, rows == 1, rng);
+    check_gemv_norm<1056, false>("odd_n_k_unit32", 1001, rows, rows == 4, rng);
+    check_gemv_norm<2048, true>("gate_up_1b", 8192, rows, rows == 16, rng);
+    check_gemv_norm<4096, true>("gate_up_odd_i", 1001, rows, rows != 16, rng);
+    check_qkv_rope_matches_unfused<2048, 64, 8, true>(32, rows, false, rng);  // Llama-3.2-1B
+    check_qkv_rope_matches_unfused<1536, 128, 2, true>(12, rows, true, rng);  // Qwen2-1.5B (QKV bias)
+    for (bool in_place : {false, true}) {
+      check_residual_matches_unfused<2048>("o_proj_1b", 2048, rows, in_place, in_place, rng);
+      check_residual_matches_unfused<5632>("odd_n", 1001, rows, rows == 4, in_place, rng);
+    }
+  }
+  check_qkv_rope_matches_unfused<4096, 128, 8, true>(32, 16, false, rng);  // Llama-3.1-8B
+  check_residual_matches_unfused<14336>("down_8b", 4096, 1, false, false, rng);
+  check_residual_matches_unfused<14336>("down_8b", 4096, 16, true, true, rng);
+  check_batch_invariance<2048, floatX, Variant::kNorm>("norm_qkv_1b", 3072, rng);
+  check_batch_invariance<4096, floatX, Variant::kNorm>("norm_odd_n", 1001, rng);
+  check_batch_invariance<2048, floatX, Variant::kSwigluNorm>("swiglu_norm_odd_i", 1001, rng);
+  check_batch_invariance<2048, floatX, Variant::kResidual>("residual_o_proj_1b", 2048, rng);
+  check_batch_invariance<14336, floatX, Variant::kResidual>("residual_down_8b", 4096, rng);
   // Short prefills (8 batch tiles; one weight tile per block below gemv::TWO_TILE_MIN_N features,
   // two from there); I = 648 and 3080 end mid-block.
   for (int rows : {20, 52}) check_swiglu_matches_unfused<512, 648, 64>(rows, rows == 52, rng);

@@ -335,3 +335,30 @@ func.func @rope_kv_store_linear_bias(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>,
   %q, %kc, %vc = llama.rope_kv_store_linear %x, %w bias %b, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 0 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<80xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
   return
 }
+
+// -----
+
+func.func @norm_eps_on_cublaslt(%x: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<16x32xbf16>
+  // expected-error @+1 {{norm_eps needs kernel = "gemv"}}
+  %y = llama.linear %x, %w {kernel = "cublaslt", norm_eps = 1.0e-05 : f32} : (tensor<?x32xbf16>, tensor<16x32xbf16>) -> tensor<?x16xbf16>
+  return
+}
+
+// -----
+
+func.func @residual_linear_residual_type(%x: tensor<?x32xbf16>, %r: tensor<?x32xbf16>) {
+  %w = llama.weight "w" : tensor<16x32xbf16>
+  // expected-error @+1 {{residual type}}
+  %y = llama.residual_linear %x, %w, %r {kernel = "gemv"} : (tensor<?x32xbf16>, tensor<16x32xbf16>, tensor<?x32xbf16>) -> tensor<?x16xbf16>
+  return
+}
+
+// -----
+
+func.func @residual_linear_on_cublaslt(%x: tensor<?x32xbf16>, %r: tensor<?x16xbf16>) {
+  %w = llama.weight "w" : tensor<16x32xbf16>
+  // expected-error @+1 {{cannot add the residual (only gemv can)}}
+  %y = llama.residual_linear %x, %w, %r {kernel = "cublaslt"} : (tensor<?x32xbf16>, tensor<16x32xbf16>, tensor<?x16xbf16>) -> tensor<?x16xbf16>
+  return
+}

@@ -75,3 +75,22 @@ func.func @rope_kv_store_linear(%x: tensor<?x64xbf16>, %pos: tensor<?xi32>, %slo
   %q2, %kc2, %vc2 = llama.rope_kv_store_linear %x, %w bias %b, %pos, %slots {head_dim = 16 : i64, theta = 1.0e+04 : f64, scaling = "none", layer = 2 : i64, kernel = "gemv"} : (tensor<?x64xbf16>, tensor<96x64xbf16>, tensor<96xbf16>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x64xbf16>, !llama.kv_view<1x16xbf16>, !llama.kv_view<1x16xbf16>)
   return %q, %q2 : tensor<?x64xbf16>, tensor<?x64xbf16>
 }
+
+// llc-fold-norm-into-gemv's forms: a weight scaled by a norm weight at load, a norm without its
+// weight, GEMVs that scale by the input's inv_rms, and a GEMV that adds the residual.
+// CHECK-LABEL: func.func @folded_norm
+// CHECK:         llama.weight "g" {scaled_by = "n"} : tensor<64x64xbf16>
+// CHECK:         llama.rmsnorm %{{.+}}, %{{.+}} {eps = 9.99999974E-6 : f32, weight_folded}
+// CHECK:         llama.residual_linear %{{.+}}, %{{.+}}, %{{.+}} {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>, tensor<?x64xbf16>) -> tensor<?x64xbf16>
+// CHECK:         llama.swiglu_linear %{{.+}}, %{{.+}} {kernel = "gemv", norm_eps = 9.99999974E-6 : f32}
+// CHECK:         llama.linear %{{.+}}, %{{.+}} {kernel = "gemv", norm_eps = 9.99999974E-6 : f32}
+func.func @folded_norm(%x: tensor<?x64xbf16>, %r: tensor<?x64xbf16>) -> (tensor<?x64xbf16>, tensor<?x32xbf16>, tensor<?x64xbf16>) {
+  %wg = llama.weight "g" {scaled_by = "n"} : tensor<64x64xbf16>
+  %wn = llama.weight "n" : tensor<64xbf16>
+  %n = llama.rmsnorm %x, %wn {eps = 1.0e-05 : f32, weight_folded} : (tensor<?x64xbf16>, tensor<64xbf16>) -> tensor<?x64xbf16>
+  %wo = llama.weight "o" : tensor<64x64xbf16>
+  %s = llama.residual_linear %x, %wo, %r {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>, tensor<?x64xbf16>) -> tensor<?x64xbf16>
+  %a = llama.swiglu_linear %s, %wg {kernel = "gemv", norm_eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
+  %y = llama.linear %s, %wo {kernel = "gemv", norm_eps = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x64xbf16>
+  return %n, %a, %y : tensor<?x64xbf16>, tensor<?x32xbf16>, tensor<?x64xbf16>
+}

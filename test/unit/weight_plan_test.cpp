@@ -1,6 +1,7 @@
 // weight_plan_test.cpp - the CPU half of weight loading: the device layout of merged and tied
 // weights, binding program weights to checkpoint tensors, and every load error (missing tensor,
-// wrong shape, wrong dtype), also through load_weights(), which checks before touching the GPU.
+// wrong shape, wrong dtype), also through load_weights(), which checks before touching the GPU;
+// column scales (folded norm weights): their links, their effect on sharing, and every error.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -161,6 +162,107 @@ TEST(WeightPlan, RejectsInconsistentSpecs) {
     std::string msg = weights_error_of([&] { llc::plan_weights(m.spec(DType::bf16)); });
     EXPECT_NE(msg.find("program weight 0 has no sources"), std::string::npos) << msg;
   }
+}
+
+// norm0 [16] scales qkv; model.norm [16], later in the table, scales a copy of the embedding.
+TEST(WeightPlan, LinksColumnScalesAndKeepsScaledCopiesApart) {
+  TestModel m;
+  m.add(1, 1, {{"model.layers.0.input_layernorm.weight", 16}});       // 0
+  m.add(2, 16, {{"model.layers.0.self_attn.q_proj.weight", 16},
+                {"model.layers.0.self_attn.k_proj.weight", 8}});      // 1: scaled by 0
+  m.last().column_scale = 0;
+  m.add(2, 16, {{"model.embed_tokens.weight", 64}});                   // 2
+  m.add(2, 16, {{"model.embed_tokens.weight", 64}});                   // 3: scaled by 4
+  m.last().column_scale = 4;
+  m.add(1, 1, {{"model.norm.weight", 16}});                            // 4
+  m.add(2, 16, {{"model.embed_tokens.weight", 64}});                   // 5: tied to 2
+  m.add(2, 16, {{"model.embed_tokens.weight", 64}});                   // 6: tied to 3 (same scale)
+  m.last().column_scale = 4;
+  llc::WeightPlan plan = llc::plan_weights(m.spec(DType::bf16));
+  ASSERT_EQ(plan.allocations.size(), 5u);
+  EXPECT_EQ(plan.allocation_of, (std::vector<int>{0, 1, 2, 3, 4, 2, 3}));
+  EXPECT_EQ(plan.allocations[0].scale_allocation, -1);
+  EXPECT_EQ(plan.allocations[1].scale_allocation, 0);
+  EXPECT_EQ(plan.allocations[2].scale_allocation, -1);
+  EXPECT_EQ(plan.allocations[3].scale_allocation, 4);
+  EXPECT_EQ(plan.allocations[4].scale_allocation, -1);
+  EXPECT_NE(plan.allocations[3].offset, plan.allocations[2].offset);
+}
+
+TEST(WeightPlanErrors, RejectsBadColumnScales) {
+  const std::string suffix = " (the compiled program's weight table is inconsistent)";
+  auto plan_error = [](TestModel& m) {
+    return weights_error_of([&] { llc::plan_weights(m.spec(DType::bf16)); });
+  };
+  {
+    TestModel m;
+    m.add(2, 16, {{"w", 4}});
+    m.last().column_scale = 2;
+    m.add(1, 1, {{"s", 16}});
+    EXPECT_EQ(plan_error(m),
+              "program weight 0 (w): column_scale 2 is out of range (the program has 2 weights)" + suffix);
+  }
+  {
+    TestModel m;
+    m.add(1, 1, {{"s", 16}});
+    m.add(2, 16, {{"w", 4}});
+    m.last().column_scale = 1;
+    EXPECT_EQ(plan_error(m), "program weight 1 (w): column_scale names the weight itself" + suffix);
+  }
+  {
+    TestModel m;
+    m.add(1, 1, {{"b", 16}});
+    m.last().column_scale = 1;
+    m.add(1, 1, {{"s", 16}});
+    EXPECT_EQ(plan_error(m), "program weight 0 (b): has a column scale (weight 1) but rank 1; only "
+                             "rank-2 weights can be column-scaled" + suffix);
+  }
+  {
+    TestModel m;
+    m.add(2, 16, {{"w", 4}});
+    m.last().column_scale = 1;
+    m.add(2, 16, {{"v", 16}});
+    EXPECT_EQ(plan_error(m), "program weight 0 (w): its column scale, weight 1 (v), has rank 2, expected 1" +
+                                 suffix);
+  }
+  {
+    TestModel m;
+    m.add(2, 16, {{"w", 4}});
+    m.last().column_scale = 1;
+    m.add(1, 1, {{"s", 8}});
+    EXPECT_EQ(plan_error(m), "program weight 0 (w): its column scale, weight 1 (s), has 8 values, expected "
+                             "16 (the weight's cols)" + suffix);
+  }
+  {
+    TestModel m;
+    m.add(2, 16, {{"w", 4}});
+    m.last().column_scale = 1;
+    m.add(2, 16, {{"v", 16}});
+    m.last().column_scale = 2;
+    m.add(1, 1, {{"s", 16}});
+    EXPECT_EQ(plan_error(m), "program weight 0 (w): its column scale, weight 1 (v), is itself column-scaled "
+                             "(by weight 2); a scale must stay as loaded" + suffix);
+  }
+}
+
+TEST(WeightPlanErrors, ColumnScaleNeedsAScaleColumnsFunction) {
+  TestModel m;
+  m.add(1, 1, {{"model.layers.0.post_attention_layernorm.weight", 16}});
+  m.add(2, 16, {{"model.layers.0.mlp.gate_proj.weight", 32}, {"model.layers.0.mlp.up_proj.weight", 32}});
+  m.last().column_scale = 0;
+  const std::string expected =
+      "program weight 1 (model.layers.0.mlp.gate_proj.weight + model.layers.0.mlp.up_proj.weight) has a "
+      "column scale (weight 0), but the program has no scale_columns function";
+  llc::ModelProgram p = m.program(DType::bf16);  // scale_columns left null
+  llc::WeightPlan plan = llc::plan_weights(*p.spec);
+  EXPECT_EQ(weights_error_of([&] { llc::check_load_functions(plan, p); }), expected);
+  // Both loaders check before any CUDA call (and before looking at the checkpoint directory).
+  ScratchDir dir;
+  EXPECT_EQ(weights_error_of([&] { llc::load_weights(p, dir.file("nowhere"), nullptr); }), expected);
+  p.fill_random = [](void*, int64_t, uint64_t, float, float, cudaStream_t) {};
+  EXPECT_EQ(weights_error_of([&] { llc::random_weights(p, 1, nullptr); }), expected);
+  p.scale_columns = [](void*, const void*, int64_t, int64_t, cudaStream_t) {};
+  EXPECT_EQ(weights_error_of([&] { llc::check_load_functions(plan, p); }), "<no exception>");
 }
 
 TEST(WeightPlan, BindsEverySourceWithItsDtype) {
