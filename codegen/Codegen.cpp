@@ -102,6 +102,7 @@ struct Shapes {
   int64_t layers = 0, hidden = 0, heads = 0, kvHeads = 0, headDim = 0, intermediate = 0,
           vocab = 0;
   std::string attention;
+  bool flashDecoding = false;  // @decode's attention is flash-decoding (it has a short-kv path)
 };
 
 Shapes readShapes(func::FuncOp func, llvm::StringRef step, Shapes shapes) {
@@ -126,6 +127,8 @@ Shapes readShapes(func::FuncOp func, llvm::StringRef step, Shapes shapes) {
         kernel += fmt::format("(kv_splits={})", *a.getKvSplits());
       if (a.getBlockQ())
         kernel += fmt::format("(block_q={},block_kv={})", *a.getBlockQ(), *a.getBlockKv());
+      if (step == "decode" && a.getKernel() == "flash_decoding")
+        shapes.flashDecoding = true;
       std::string entry = step.str() + "=" + kernel;
       if (shapes.attention.find(entry) == std::string::npos)
         shapes.attention += (shapes.attention.empty() ? "" : " ") + entry;
@@ -167,6 +170,8 @@ std::string emitSpec(const ProgramContext &program, const Shapes &shapes,
   out += fmt::format("    /*n_weights=*/{}, kWeights,\n", entries.size());
   out += "    kArenaBytes,\n";
   out += fmt::format("    {},\n", cString(shapes.attention));
+  out += fmt::format("    /*decode_short_kv_len=*/{},\n",
+                     shapes.flashDecoding ? "flash_decoding::SHORT_ROWS" : "0");
   out += "};\n";
   return out;
 }

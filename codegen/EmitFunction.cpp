@@ -369,7 +369,7 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
       std::string instance = fmt::format("{}, {}", shape, *at.getKvSplits());
       program.decodeWorkspaceFloats.insert(
           fmt::format("flash_decoding_workspace_floats<{}>(kMaxBatch)", instance));
-      line(fmt::format("flash_decoding_forward<{}>({}, {}, {}, args.n_seqs, {} /*{}*/, "
+      line(fmt::format("flash_decoding_forward<{}>({}, {}, {}, args.n_seqs, args.max_kv_len, {} /*{}*/, "
                        "decode_workspace, stream);",
                        instance, common, meta(at.getSeqRows()), meta(at.getKvLens()),
                        hexFloat(scale), scale),

@@ -15,17 +15,23 @@ DecodeGraphs::~DecodeGraphs() {
   }
 }
 
-const DecodeGraphs::Entry* DecodeGraphs::find(int bucket) const {
+namespace {
+std::string graph_name(int bucket, bool short_kv) {
+  return "batch bucket " + std::to_string(bucket) + (short_kv ? ", short contexts" : "");
+}
+}  // namespace
+
+const DecodeGraphs::Entry* DecodeGraphs::find(int bucket, bool short_kv) const {
   for (const Entry& e : entries_)
-    if (e.bucket == bucket) return &e;
+    if (e.bucket == bucket && e.short_kv == short_kv) return &e;
   return nullptr;
 }
 
-void DecodeGraphs::capture(int bucket, cudaStream_t stream,
+void DecodeGraphs::capture(int bucket, bool short_kv, cudaStream_t stream,
                            const std::function<void(cudaStream_t)>& body) {
-  if (has(bucket)) throw std::logic_error("decode graph for bucket " + std::to_string(bucket) +
-                                          " captured twice");
-  const std::string where = "decode graph capture (batch bucket " + std::to_string(bucket) + "): ";
+  if (has(bucket, short_kv))
+    throw std::logic_error("decode graph for " + graph_name(bucket, short_kv) + " captured twice");
+  const std::string where = "decode graph capture (" + graph_name(bucket, short_kv) + "): ";
   LLC_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {
@@ -51,13 +57,13 @@ void DecodeGraphs::capture(int bucket, cudaStream_t stream,
     cudaGetLastError();
     throw CudaError(err, where + "cudaGraphInstantiate failed: " + cuda_error_text(err));
   }
-  entries_.push_back({bucket, graph, exec});
+  entries_.push_back({bucket, short_kv, graph, exec});
   LLC_CUDA(cudaGraphUpload(exec, stream));
 }
 
-void DecodeGraphs::launch(int bucket, cudaStream_t stream) const {
-  const Entry* e = find(bucket);
-  if (!e) throw std::logic_error("no decode graph for bucket " + std::to_string(bucket));
+void DecodeGraphs::launch(int bucket, bool short_kv, cudaStream_t stream) const {
+  const Entry* e = find(bucket, short_kv);
+  if (!e) throw std::logic_error("no decode graph for " + graph_name(bucket, short_kv));
   LLC_CUDA(cudaGraphLaunch(e->exec, stream));
 }
 

@@ -25,7 +25,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 ForwardArgs Engine::Impl::forward_args(const StepMetadata& meta, int n_tokens, int n_seqs,
-                                       int max_q_len, int n_logit_rows) const {
+                                       int max_q_len, int n_logit_rows, int max_kv_len) const {
   ForwardArgs a{};
   a.weights = weights.pointers.data();
   a.arena = arena.get();
@@ -37,13 +37,15 @@ ForwardArgs Engine::Impl::forward_args(const StepMetadata& meta, int n_tokens, i
   a.n_tokens = n_tokens;
   a.n_seqs = n_seqs;
   a.max_q_len = max_q_len;
+  a.max_kv_len = max_kv_len;
   a.n_logit_rows = n_logit_rows;
   a.gemm = gemm.get();
   return a;
 }
 
-void Engine::Impl::enqueue_decode(int bucket, cudaStream_t s) {
-  const ForwardArgs a = forward_args(decode_meta, bucket, bucket, 1, bucket);
+void Engine::Impl::enqueue_decode(int bucket, bool short_kv, cudaStream_t s) {
+  const int max_kv_len = short_kv ? spec.decode_short_kv_len : spec.max_context;
+  const ForwardArgs a = forward_args(decode_meta, bucket, bucket, 1, bucket, max_kv_len);
   program.decode(a, s);
   SampleArgs sa{};
   sa.logits = logits.as<float>();
@@ -100,11 +102,12 @@ const int32_t* Engine::Impl::run_decode(const StepPlan& plan, const Scheduler& s
                                         const RunOptions& o, StepRecord& rec) {
   const PackedStep p = pack_decode_step(plan, sched, spec.max_batch, decode_layout, decode_staging.get());
   upload(decode_block, decode_staging, decode_layout.bytes);
+  const bool short_kv = p.max_kv_len <= spec.decode_short_kv_len;
   LLC_CUDA(cudaEventRecord(ev_start.e, stream.s));
   if (o.use_graphs)
-    graphs.launch(p.n_seqs, stream.s);
+    graphs.launch(p.n_seqs, short_kv, stream.s);
   else
-    enqueue_decode(p.n_seqs, stream.s);
+    enqueue_decode(p.n_seqs, short_kv, stream.s);
   LLC_CUDA(cudaEventRecord(ev_end.e, stream.s));
   fetch_tokens(plan.n_seqs(), rec);
   return host_tokens.as<int32_t>();

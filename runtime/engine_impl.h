@@ -46,8 +46,10 @@ struct Engine::Impl {
 
   // --- engine.cpp ---
   ForwardArgs forward_args(const StepMetadata& meta, int n_tokens, int n_seqs, int max_q_len,
-                           int n_logit_rows) const;
-  void enqueue_decode(int bucket, cudaStream_t stream);  // decode + sample, decode block
+                           int n_logit_rows, int max_kv_len = 0) const;
+  // Decode + sample on the decode block, for steps whose kv_lens are all at most the short bound
+  // (short_kv) or any (ModelSpec::decode_short_kv_len; each kind has its graphs).
+  void enqueue_decode(int bucket, bool short_kv, cudaStream_t stream);
   void upload(const DeviceBuffer& block, const PinnedBuffer& staging, size_t bytes);
   const int32_t* run_prefill(const StepPlan& plan, const Scheduler& sched, const RunOptions& o,
                              StepRecord& rec);

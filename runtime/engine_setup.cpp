@@ -128,15 +128,20 @@ void Engine::Impl::allocate_kv_cache() {
 void Engine::Impl::capture_decode_graphs() {
   const auto t0 = SteadyClock::now();
   const int pad_row = spec.max_batch;
+  std::vector<bool> kinds = {false};  // every context; and short contexts, where they have a path
+  if (spec.decode_short_kv_len > 0) kinds.push_back(true);
   for (int bucket : limits.graph_buckets) {
-    // 1. One uncaptured run over pad metadata: lazy set-up (GEMM algorithms) happens here.
-    pack_pad_decode_step(bucket, pad_row, decode_layout, decode_staging.get());
-    upload(decode_block, decode_staging, decode_layout.bytes);
-    enqueue_decode(bucket, stream.s);
-    LLC_CUDA(cudaStreamSynchronize(stream.s));
-    LLC_CUDA(cudaGetLastError());
-    // 2. Capture the same calls.
-    graphs.capture(bucket, stream.s, [this, bucket](cudaStream_t s) { enqueue_decode(bucket, s); });
+    for (bool short_kv : kinds) {
+      // 1. One uncaptured run over pad metadata: lazy set-up (GEMM algorithms) happens here.
+      pack_pad_decode_step(bucket, pad_row, decode_layout, decode_staging.get());
+      upload(decode_block, decode_staging, decode_layout.bytes);
+      enqueue_decode(bucket, short_kv, stream.s);
+      LLC_CUDA(cudaStreamSynchronize(stream.s));
+      LLC_CUDA(cudaGetLastError());
+      // 2. Capture the same calls.
+      graphs.capture(bucket, short_kv, stream.s,
+                     [this, bucket, short_kv](cudaStream_t s) { enqueue_decode(bucket, short_kv, s); });
+    }
   }
   LLC_CUDA(cudaStreamSynchronize(stream.s));
   info.capture_s = seconds_since(t0);

@@ -63,6 +63,8 @@ struct ModelSpec {
   const WeightSpec* weights;
   size_t arena_bytes;        // activation arena (the larger of the prefill and decode plans)
   const char* attention_kernels;  // e.g. "prefill=flash_attention_2 decode=flash_decoding(kv_splits=16)"
+  int decode_short_kv_len;   // decode steps whose longest kv_len is at most this replay graphs of
+                             // their own (attention's one-block path); 0: one graph per bucket
 };
 
 // Per-step metadata in device memory, at fixed addresses. Sizes:
@@ -91,6 +93,8 @@ struct ForwardArgs {
   int n_tokens;                // new tokens in the step (decode: == n_seqs)
   int n_seqs;
   int max_q_len;               // most new tokens of one sequence (1 in decode)
+  int max_kv_len;              // decode: at least every sequence's kv_len after the step (a graph's
+                               // bound; attention picks its kernels by it); prefill: unused
   int n_logit_rows;
   GemmRunner* gemm;
 };

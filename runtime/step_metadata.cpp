@@ -1,6 +1,7 @@
 // step_metadata.cpp - metadata block layout and step packing (see step_metadata.h).
 #include "runtime/step_metadata.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -45,11 +46,12 @@ void write_decode_pads(StepMetadata& m, SamplingRow* rows, int from, int bucket,
   m.seq_starts[bucket] = bucket;
 }
 
-PackedStep decode_packed(int bucket) {
+PackedStep decode_packed(int bucket, int max_kv_len) {
   PackedStep p;
   p.n_tokens = bucket;
   p.n_seqs = bucket;
   p.max_q_len = 1;
+  p.max_kv_len = max_kv_len;
   p.n_logit_rows = bucket;
   p.n_sample_rows = bucket;
   return p;
@@ -163,8 +165,10 @@ PackedStep pack_decode_step(const StepPlan& plan, const Scheduler& sched, int pa
 
   StepMetadata m = bind_metadata(l, host_base, nullptr);
   SamplingRow* rows = bind_sampling_rows(l, host_base);
+  int max_kv_len = 1;  // the pads'
   for (int b = 0; b < n; ++b) {
     const StepEntry& e = plan.entries[b];
+    max_kv_len = std::max(max_kv_len, e.kv_len);
     m.token_ids[b] = plan.token_ids[b];
     m.positions[b] = plan.positions[b];
     m.new_slots[b] = plan.new_slots[b];
@@ -175,7 +179,7 @@ PackedStep pack_decode_step(const StepPlan& plan, const Scheduler& sched, int pa
     rows[b] = make_sampling_row(sched.sequence(e.seq).sampling, e.kv_len);
   }
   write_decode_pads(m, rows, n, bucket, pad_row);
-  return decode_packed(bucket);
+  return decode_packed(bucket, max_kv_len);
 }
 
 PackedStep pack_pad_decode_step(int bucket, int pad_row, const MetadataLayout& l, void* host_base) {
@@ -185,7 +189,7 @@ PackedStep pack_pad_decode_step(int bucket, int pad_row, const MetadataLayout& l
   check_fits("decode bucket", bucket, l.max_logit_rows);
   StepMetadata m = bind_metadata(l, host_base, nullptr);
   write_decode_pads(m, bind_sampling_rows(l, host_base), 0, bucket, pad_row);
-  return decode_packed(bucket);
+  return decode_packed(bucket, 1);
 }
 
 }  // namespace llc

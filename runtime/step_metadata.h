@@ -39,6 +39,7 @@ struct PackedStep {
   int n_tokens = 0;      // tokens the program runs (decode: the bucket, pads included)
   int n_seqs = 0;        // sequences the program runs (decode: the bucket)
   int max_q_len = 0;
+  int max_kv_len = 0;    // decode: the longest kv_len after the step (pads: 1)
   int n_logit_rows = 0;
   int n_sample_rows = 0;  // sampling rows filled (prefill: one per entry; decode: the bucket)
 };

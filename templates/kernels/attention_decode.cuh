@@ -1,14 +1,21 @@
 /*
-Decode attention (one new query token per sequence) by flash-decoding: the KV range of each sequence
-is cut into at most KV_SPLITS parts of at least MIN_SPLIT_ROWS rows (one KV tile per warp), the grid
-fixed at compile time so that one CUDA graph serves every context length (kv_len is read from device
-memory inside the kernel; blocks past a short sequence's used splits exit at once). Kernel 1
-computes, per (sequence, KV head, split), fp32 partial outputs and log-sum-exps of all
-N_HEADS/N_KV_HEADS query heads of that KV head (each K/V row is read from memory once per group);
-kernel 2 merges the splits.
+Decode attention (one new query token per sequence) by flash-decoding, with a one-block path for
+short sequences. Per sequence, by its own kv_len alone (so a sequence gets the same arithmetic alone
+or in any batch):
+- short (kv_len <= SHORT_ROWS): one block of SHORT_WARPS warps per (sequence, KV head) walks all
+  rows and writes the output (the short kernel): no partials, no merge;
+- long: the KV range is cut into at most KV_SPLITS parts of at least MIN_SPLIT_ROWS rows (one KV
+  tile per warp); the split kernel computes, per (sequence, KV head, split), fp32 partial outputs
+  and log-sum-exps of all N_HEADS/N_KV_HEADS query heads of that KV head (each K/V row is read from
+  memory once per group); the merge kernel merges the splits.
+The grids are fixed at compile time so that one CUDA graph serves every context length (kv_len is
+read from device memory inside the kernels; blocks with no rows of theirs exit at once). A step
+whose longest kv_len (max_kv_len, known to the host) is at most SHORT_ROWS launches the short
+kernel alone: the merge's launch boundary cost 4 us a layer (docs/performance.md, log 39); the
+runtime keeps one decode graph per bucket for such steps and one for the others.
 Workspace: a record of (HEAD_DIM + 4) floats per (sequence, head, split): the normalised partial
-output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp; only a sequence's used_splits(kv_len)
-records are written and read.
+output o[0..HEAD_DIM) and at o[HEAD_DIM] its log2-sum-exp; only a long sequence's
+used_splits(kv_len) records are written and read.
 */
 #pragma once
 
@@ -18,10 +25,14 @@ records are written and read.
 #include "templates/kernels/mma.cuh"
 
 namespace flash_decoding {
-constexpr int WARPS = 4;   // warps per block; each runs its own pipeline over its own KV tiles
+constexpr int WARPS = 4;   // warps per split-kernel block; each runs its own pipeline over its own KV tiles
+constexpr int SHORT_WARPS = 8;  // warps per short-kernel block
 constexpr int KT = 16;     // KV rows per warp tile (one k-step of P V, two n-tiles of S)
 constexpr int STAGES = 2;  // cp.async stages per warp
 constexpr int MIN_SPLIT_ROWS = WARPS * KT;  // a split gives each warp at least one tile
+constexpr int SHORT_ROWS = SHORT_WARPS * KT * 4;  // short sequences: at most 4 tiles per warp
+
+__host__ __device__ __forceinline__ bool short_sequence(int kv_len) { return kv_len <= SHORT_ROWS; }
 
 // Rows per split of a kv_len-row sequence, and the splits that hold rows (the rest are not read).
 // Depends only on the sequence's own length, so a sequence gets the same splits, hence the same
@@ -32,8 +43,8 @@ __host__ __device__ __forceinline__ int split_rows(int kv_len) {
   return even > MIN_SPLIT_ROWS ? even : MIN_SPLIT_ROWS;
 }
 template <int KV_SPLITS>
-__host__ __device__ __forceinline__ int used_splits(int kv_len) {
-  return kv_len > 0 ? CEIL_DIV(kv_len, split_rows<KV_SPLITS>(kv_len)) : 0;
+__host__ __device__ __forceinline__ int used_splits(int kv_len) {  // 0 for a short sequence
+  return short_sequence(kv_len) ? 0 : CEIL_DIV(kv_len, split_rows<KV_SPLITS>(kv_len));
 }
 }  // namespace flash_decoding
 
@@ -42,7 +53,7 @@ constexpr size_t flash_decoding_workspace_floats(int max_seqs) {
   return (size_t)max_seqs * N_HEADS * KV_SPLITS * (HEAD_DIM + 4);
 }
 
-template <int HEAD_DIM>
+template <int HEAD_DIM, int WARPS>
 constexpr size_t flash_decoding_smem_bytes() {
   using namespace flash_decoding;
   return (size_t)16 * HEAD_DIM * sizeof(floatX)                         // Q (group rows, padded to 16)
@@ -50,25 +61,31 @@ constexpr size_t flash_decoding_smem_bytes() {
 }
 
 /*
-Split kernel. Block (split, kvh, b): GROUP = N_HEADS / N_KV_HEADS query heads h = kvh*GROUP + r.
-  rows [begin, end) of sequence b, chunk = split_rows(kv_len), begin = split*chunk
+Split kernel (SHORT = false, WARPS_ = WARPS) and short kernel (SHORT = true, WARPS_ = SHORT_WARPS).
+Block (split, kvh, b): GROUP = N_HEADS / N_KV_HEADS query heads h = kvh*GROUP + r.
+  split kernel, long sequences: rows [begin, end) of sequence b, chunk = split_rows(kv_len),
+    begin = split*chunk; writes the record (o_split, lse) of the split;
+  short kernel (grid x = 1), short sequences, or every sequence when launched alone (all_rows: the
+    host found them all short): rows [0, kv_len); writes out[b, h*D + d] = floatX(o_split[r][d]);
   S[r, j] = scale * q[b, h] . k_j,  o_split[r] = softmax_j(S[r, :]) V,  lse = log2 sum_j 2^(S*log2e)
 q: rows at stride ld_q (token b = sequence b); k_cache, v_cache: [kv_slots][N_KV_HEADS][D];
 row j of sequence b: slot_table[seq_rows[b] * max_context + j]. workspace: see above.
 Thread mapping: the group's query vectors form the A operand of mma.m16n8k16 (rows >= GROUP are
-zero); warp w takes KV tiles w, w+4, w+8, ... of KT rows with its own 2-stage cp.async pipeline
-(16-byte copies, 16 lanes per 256-byte row) and its own online-softmax state; at the end the
-4 warps' states are merged through shared memory.
+zero); warp w takes KV tiles w, w+W, w+2W, ... (W = WARPS_) of KT rows with its own 2-stage cp.async
+pipeline (16-byte copies, 16 lanes per 256-byte row) and its own online-softmax state; at the end
+the W warps' states are merged through shared memory.
 Precision: fp32 accumulation on tensor cores, base-2 online softmax in fp32, P rounded to floatX for
 P V (as FlashAttention-2). Blocks past used_splits(kv_len) return without writing; masked scores never make NaN.
 */
-template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
-__global__ void __launch_bounds__(flash_decoding::WARPS * 32)
-flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX* __restrict__ k_cache,
-                            const floatX* __restrict__ v_cache, const int32_t* __restrict__ slot_table,
-                            int max_context, const int32_t* __restrict__ seq_rows,
-                            const int32_t* __restrict__ kv_lens, float scale_log2, float* __restrict__ workspace) {
+template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS, int WARPS_, bool SHORT>
+__global__ void __launch_bounds__(WARPS_ * 32)
+flash_decoding_split_kernel(floatX* __restrict__ out, int ld_out, const floatX* __restrict__ q, int ld_q,
+                            const floatX* __restrict__ k_cache, const floatX* __restrict__ v_cache,
+                            const int32_t* __restrict__ slot_table, int max_context,
+                            const int32_t* __restrict__ seq_rows, const int32_t* __restrict__ kv_lens,
+                            float scale_log2, float* __restrict__ workspace, bool all_rows) {
   using namespace flash_decoding;
+  constexpr int WARPS = WARPS_;
   constexpr int D = HEAD_DIM;
   constexpr int CHUNKS = D / 8;
   constexpr int D_TILES = D / 8;
@@ -91,9 +108,14 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   // indices, written by its slot_table_update (codegen checks that two launches precede this one).
   // Q and the newest K/V row come from the kernel just before: they are read after the wait.
   const int kv_len = max(kv_lens[b], 0);
-  const int chunk = split_rows<KV_SPLITS>(kv_len);
-  const int begin = split * chunk;
-  const int end = min(kv_len, begin + chunk);
+  int begin = 0, end = 0;  // this block's rows; none when the other kernel has the sequence
+  if (SHORT) {
+    if (all_rows || short_sequence(kv_len)) end = kv_len;
+  } else if (!short_sequence(kv_len)) {
+    const int chunk = split_rows<KV_SPLITS>(kv_len);
+    begin = split * chunk;
+    end = min(kv_len, begin + chunk);
+  }
   float* rec0 = workspace + (((size_t)b * N_HEADS + (size_t)kvh * GROUP) * KV_SPLITS + split) * REC;
   constexpr size_t HEAD_STRIDE = (size_t)KV_SPLITS * REC;  // between consecutive heads' records
 
@@ -111,7 +133,12 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
   pdl_launch_dependents();
   // Past used_splits(kv_len): the merge reads no record of it. Only after the wait: a grid whose
   // blocks all left before waiting would not imply its predecessor's completion (common.cuh).
-  if (begin >= end) return;
+  if (begin >= end) {
+    if (SHORT && kv_len == 0)  // a guard: no rows, output 0
+      for (int idx = tid; idx < GROUP * D; idx += THREADS)
+        out[(size_t)b * ld_out + (size_t)kvh * GROUP * D + idx] = from_float<floatX>(0.0f);
+    return;
+  }
 
   // This warp's stage st: K tile [KT][D] then V tile [KT][D], both swizzled. slot_of(k, j): the
   // pool slot of row j, the lane's k-th copy of the tile.
@@ -266,8 +293,12 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
         acc += f * cO[(w * 16 + r) * D + d];
       }
     }
-    float* rec = rec0 + r * HEAD_STRIDE;
     const bool ok = l > 0.0f;
+    if (SHORT) {
+      out[(size_t)b * ld_out + (size_t)(kvh * GROUP + r) * D + d] = from_float<floatX>(ok ? acc / l : 0.0f);
+      continue;
+    }
+    float* rec = rec0 + r * HEAD_STRIDE;
     rec[d] = ok ? acc / l : 0.0f;
     if (d == 0) rec[D] = ok ? m + log2f(l) : -INFINITY;
   }
@@ -276,7 +307,8 @@ flash_decoding_split_kernel(const floatX* __restrict__ q, int ld_q, const floatX
 /*
 Merge kernel. Block (h, b), one thread per output column d, over the splits s < used_splits(kv_len):
   M = max_s lse_s, w_s = 2^(lse_s - M), out[b, h*D + d] = floatX(sum_s w_s o_s[d] / sum_s w_s).
-Splits whose rows were all masked (lse = -inf) weigh 0; kv_len 0 (a guard) gives 0.
+Splits whose rows were all masked (lse = -inf) weigh 0. A short sequence (the short kernel's) is
+left alone.
 */
 template <int HEAD_DIM, int N_HEADS, int KV_SPLITS>
 __global__ void __launch_bounds__(HEAD_DIM)
@@ -293,6 +325,7 @@ flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* _
   const int splits = flash_decoding::used_splits<KV_SPLITS>(max(kv_lens[b], 0));
   pdl_wait();
   pdl_launch_dependents();
+  if (splits == 0) return;  // a short sequence
   for (int sp = d; sp < splits; sp += D) s_w[sp] = recs[(size_t)sp * REC + D];
   __syncthreads();
   if (d == 0) {
@@ -315,6 +348,17 @@ flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* _
   out[(size_t)b * ld_out + (size_t)h * D + d] = from_float<floatX>(acc * s_inv);
 }
 
+// Sets the dynamic shared memory limit of a kernel that needs more than 48 KiB, on every launch
+// (a host-side attribute, not a stream operation, so it is legal during graph capture): a
+// once-only static flag would be shared by every translation unit that instantiates the
+// launcher, while each unit without -rdc holds its own copy of the kernel.
+template <typename Kernel>
+void flash_decoding_allow_smem(Kernel kernel, size_t smem) {
+  if (smem > 48 * 1024) cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+}
+
+// max_kv_len: at least every kv_len of the step (the host's bound). At most SHORT_ROWS: the short
+// kernel alone; else the short kernel (its sequences), the split kernel and the merge kernel.
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
 void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*HEAD_DIM*/, int ld_out,
                             const floatX* q /*[n_seqs, ld_q]*/, int ld_q,
@@ -322,9 +366,11 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
                             const floatX* v_cache /*[kv_slots][N_KV_HEADS][HEAD_DIM]*/,
                             const int32_t* slot_table /*[rows][max_context]*/, int max_context,
                             const int32_t* seq_rows /*[n_seqs]*/, const int32_t* kv_lens /*[n_seqs]*/,
-                            int n_seqs, float scale,
+                            int n_seqs, int max_kv_len, float scale,
                             float* workspace /*[flash_decoding_workspace_floats(>= n_seqs)]*/,
                             cudaStream_t stream) {
+  using flash_decoding::SHORT_WARPS;
+  using flash_decoding::WARPS;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "flash decoding: HEAD_DIM must be 64 or 128");
   static_assert(N_HEADS % N_KV_HEADS == 0, "flash decoding: N_HEADS % N_KV_HEADS != 0");
   static_assert(N_HEADS / N_KV_HEADS <= 16, "flash decoding: at most 16 query heads per KV head");
@@ -338,17 +384,19 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
   check_aligned16(v_cache, N_KV_HEADS * HEAD_DIM, "flash_decoding_forward", "v_cache");
   launch_check(workspace != nullptr, "flash_decoding_forward", "workspace must not be null", 0);
 
-  auto kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS>;
-  constexpr size_t smem = flash_decoding_smem_bytes<HEAD_DIM>();
-  if (smem > 48 * 1024) {
-    // Set on every launch (a host-side attribute, not a stream operation, so it is legal during
-    // graph capture): a once-only static flag would be shared by every translation unit that
-    // instantiates this launcher, while each unit without -rdc holds its own copy of the kernel.
-    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  }
   const float scale_log2 = scale * 1.4426950408889634f;
-  launch_pdl(kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), flash_decoding::WARPS * 32, smem, stream,
-             q, ld_q, k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace);
+  const bool all_short = flash_decoding::short_sequence(max_kv_len);
+  auto short_kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS, SHORT_WARPS, true>;
+  constexpr size_t short_smem = flash_decoding_smem_bytes<HEAD_DIM, SHORT_WARPS>();
+  flash_decoding_allow_smem(short_kernel, short_smem);
+  launch_pdl(short_kernel, dim3(1, N_KV_HEADS, n_seqs), SHORT_WARPS * 32, short_smem, stream, out, ld_out, q, ld_q,
+             k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace, all_short);
+  if (all_short) return;
+  auto split_kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS, WARPS, false>;
+  constexpr size_t smem = flash_decoding_smem_bytes<HEAD_DIM, WARPS>();
+  flash_decoding_allow_smem(split_kernel, smem);
+  launch_pdl(split_kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), WARPS * 32, smem, stream, out, ld_out, q, ld_q,
+             k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace, false);
   launch_pdl(flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS>, dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream,
              out, ld_out, workspace, kv_lens);
 }

@@ -153,7 +153,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   floatX* t1 = reinterpret_cast<floatX*>(arena + 2048);
   gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
-  flash_decoding_forward<64, 4, 2, 4>(t2, 256, t1, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
+  flash_decoding_forward<64, 4, 2, 4>(t2, 256, t1, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
   floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
   gemv_residual_forward<256, kMaxBatch>(t3, 256, t2, 256, w3, nullptr, n_tokens, 256, t0, stream);  // model.layers.0.{self_attn.o_proj,attn_residual,post_attention_layernorm}
@@ -167,7 +167,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   floatX* t6 = reinterpret_cast<floatX*>(arena + 2048);
   gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
   floatX* t7 = reinterpret_cast<floatX*>(arena + 4096);
-  flash_decoding_forward<64, 4, 2, 4>(t7, 256, t6, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
+  flash_decoding_forward<64, 4, 2, 4>(t7, 256, t6, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
   floatX* t8 = reinterpret_cast<floatX*>(arena + 2048);
   gemv_residual_forward<256, kMaxBatch>(t8, 256, t7, 256, w9, nullptr, n_tokens, 256, t5, stream);  // model.layers.1.{self_attn.o_proj,attn_residual,post_attention_layernorm}
@@ -233,6 +233,7 @@ static const llc::ModelSpec kSpec = {
     /*n_weights=*/15, kWeights,
     kArenaBytes,
     "prefill=flash_attention_2(block_q=64,block_kv=64) decode=flash_decoding(kv_splits=4)",
+    /*decode_short_kv_len=*/flash_decoding::SHORT_ROWS,
 };
 // LLC-END spec
 

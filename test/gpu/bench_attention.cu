@@ -72,7 +72,7 @@ void bench_decode(int batch, int kv_len, Rng& rng) {
   const float scale = 1.0f / std::sqrt((float)D);
   const float ms = median_ms([&] {
     flash_decoding_forward<D, H, KVH, SPLITS>(out.ptr, ld, q.ptr, ld, p.kc.ptr, p.vc.ptr, p.table.ptr, p.max_context,
-                                              p.rows.ptr, p.kv_lens.ptr, batch, scale, ws.ptr, 0);
+                                              p.rows.ptr, p.kv_lens.ptr, batch, kv_len, scale, ws.ptr, 0);
   });
   const double bytes = (double)batch * kv_len * KVH * D * sizeof(floatX) * 2.0;
   info(fmt_str("bench flash_decoding batch%d kv%d H32/KVH8/D128 splits%d: %.4f ms, %.0f GB/s of K/V", batch, kv_len,

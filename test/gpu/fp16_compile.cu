@@ -32,8 +32,8 @@ void fp16_instantiate_all(floatX* x, const floatX* c, float* f, const int32_t* i
   slot_table_update_forward(io, 4096, i, i, i, i, 2, s);
   flash_attention_prefill_forward<128, 32, 8, 64, 64>(x, 4096, c, 6144, c, c, i, 4096, i, i, i, 2, 64, 0.088f, s);
   flash_attention_prefill_forward<64, 12, 2, 64, 64>(x, 768, c, 1024, c, c, i, 4096, i, i, i, 2, 64, 0.125f, s);
-  flash_decoding_forward<128, 32, 8, 16>(x, 4096, c, 6144, c, c, i, 4096, i, i, 2, 0.088f, f, s);
-  flash_decoding_forward<64, 12, 2, 16>(x, 768, c, 1024, c, c, i, 4096, i, i, 2, 0.125f, f, s);
+  flash_decoding_forward<128, 32, 8, 16>(x, 4096, c, 6144, c, c, i, 4096, i, i, 2, 4096, 0.088f, f, s);
+  flash_decoding_forward<64, 12, 2, 16>(x, 768, c, 1024, c, c, i, 4096, i, i, 2, 4096, 0.125f, f, s);
   attention_reference_forward<128, 32, 8>(x, 4096, c, 6144, c, c, i, 4096, i, i, i, 2, 64, 0.088f, s);
   silu_mul_forward<8960>(x, c, 17920, c + 8960, 17920, 3, s);
   prefill_wgmma_forward<1536, 64, floatX>(x, 2048, c, 1536, c, c, 3, 2048, s);

@@ -186,18 +186,29 @@ void test_decode(const std::vector<int>& kv_lens, double q_range, bool also_refe
   const std::string tag = fmt_str("D%d/H%d/KVH%d/q%g/kv[%s]", D, H, KVH, q_range, lens_str(q_lens, kv_lens).c_str());
   const auto ref = a.reference(a.kv_lens);
   // Sequences [first, first + count) of the batch, as a step of their own (the metadata, q and
-  // out rows offset).
-  auto launch = [&](int first, int count, cudaStream_t stream) {
+  // out rows offset), with max_kv_len = the longest of their kv_lens (the short kernel alone when
+  // that is at most SHORT_ROWS) or, with `any_len`, max_context (the general path).
+  auto launch = [&](int first, int count, cudaStream_t stream, bool any_len = false) {
+    int max_kv_len = 0;
+    for (int s = first; s < first + count; ++s) max_kv_len = std::max(max_kv_len, a.kv_lens[s]);
     flash_decoding_forward<D, H, KVH, SPLITS>(
         a.d_out.ptr + (size_t)first * a.ld_out, a.ld_out, a.d_q.ptr + (size_t)first * a.ld_q, a.ld_q, a.d_kc.ptr,
-        a.d_vc.ptr, a.d_table.ptr, a.max_context, a.d_rows.ptr + first, a.d_kv_lens.ptr + first, count, scale, ws.ptr,
-        stream);
+        a.d_vc.ptr, a.d_table.ptr, a.max_context, a.d_rows.ptr + first, a.d_kv_lens.ptr + first, count,
+        any_len ? a.max_context : max_kv_len, scale, ws.ptr, stream);
   };
   a.d_out.poison();
   launch(0, a.n_seqs, 0);
   cudaCheck(cudaDeviceSynchronize());
   a.verify(fmt_str("attention_decode/splits%d/", SPLITS) + tag, ref);
   const auto batch_bits = a.d_out.download<uint16_t>();
+
+  // The general path (max_kv_len past SHORT_ROWS) gives every sequence the same bits: a short
+  // sequence takes the short kernel on either path.
+  a.d_out.poison();
+  launch(0, a.n_seqs, 0, /*any_len=*/true);
+  cudaCheck(cudaDeviceSynchronize());
+  check(a.d_out.download<uint16_t>() == batch_bits, fmt_str("attention_decode_general_path/splits%d/", SPLITS) + tag,
+        "max_kv_len = max_context, bitwise equal to the exact bound");
 
   // Three more launches in a row, bitwise the first launch's (the workspace's stale records from
   // the launch before must not leak in).
@@ -206,7 +217,8 @@ void test_decode(const std::vector<int>& kv_lens, double q_range, bool also_refe
   cudaCheck(cudaDeviceSynchronize());
   check(a.d_out.download<uint16_t>() == batch_bits, fmt_str("attention_decode_relaunch/splits%d/", SPLITS) + tag,
         "three launches in a row, bitwise equal to the first");
-  // Batch invariance: each sequence alone gives bitwise its row of the batch.
+  // Batch invariance: each sequence alone gives bitwise its row of the batch (alone, a short
+  // sequence's step launches the short kernel only).
   a.d_out.poison();
   for (int s = 0; s < a.n_seqs; ++s) launch(s, 1, 0);
   cudaCheck(cudaDeviceSynchronize());
@@ -231,7 +243,7 @@ void test_decode(const std::vector<int>& kv_lens, double q_range, bool also_refe
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     cudaCheck(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    launch(0, a.n_seqs, stream);
+    launch(0, a.n_seqs, stream, /*any_len=*/true);  // the bound holds for the shorter lengths too
     cudaCheck(cudaStreamEndCapture(stream, &graph));
     cudaCheck(cudaGraphInstantiate(&exec, graph, 0));
     std::vector<int> shorter(kv_lens.size());
@@ -275,5 +287,8 @@ void run_attention_tests() {
   test_decode<128, 32, 4, 32>({3000, 1, 2, 17}, 3.0, true, false, rng);
   test_decode<64, 12, 2, 16>(mixed, 3.0, true, true, rng);
   test_decode<64, 32, 8, 8>({8192, 1, 2, 100, 3000, 5}, 3.0, false, false, rng);
-  test_decode<128, 32, 8, 17>({384, 0, 64, 65, 129, 200}, 3.0, false, false, rng);
+  // Short sequences only (the short kernel alone), with kv_len 0, and SHORT_ROWS and one past it.
+  test_decode<128, 32, 8, 17>({384, 0, 64, 65, 129, 200}, 3.0, true, false, rng);
+  test_decode<64, 32, 8, 17>({flash_decoding::SHORT_ROWS, flash_decoding::SHORT_ROWS + 1, 1, 7}, 3.0, false, false, rng);
+  test_decode<128, 32, 4, 17>({flash_decoding::SHORT_ROWS, 1}, 12.0, true, true, rng);
 }

@@ -121,6 +121,7 @@ TEST(PackDecode, PadsUpToTheBucket) {
   EXPECT_EQ(p.n_tokens, 8);
   EXPECT_EQ(p.n_seqs, 8);
   EXPECT_EQ(p.max_q_len, 1);
+  EXPECT_EQ(p.max_kv_len, 4);  // the longest kv_len (the graph kind depends on it)
   EXPECT_EQ(p.n_logit_rows, 8);
   const StepMetadata m = bind_metadata(l, buf.data(), nullptr);
   const SamplingRow* rows = bind_sampling_rows(l, buf.data());
@@ -145,6 +146,7 @@ TEST(PackDecode, PadOnlyStepForGraphWarmUp) {
   std::vector<uint64_t> buf(l.bytes / 8 + 1, ~0ull);
   const PackedStep p = pack_pad_decode_step(4, 4, l, buf.data());
   EXPECT_EQ(p.n_seqs, 4);
+  EXPECT_EQ(p.max_kv_len, 1);
   const StepMetadata m = bind_metadata(l, buf.data(), nullptr);
   for (int b = 0; b < 4; ++b) {
     EXPECT_EQ(m.seq_rows[b], 4);
