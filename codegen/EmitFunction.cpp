@@ -75,9 +75,10 @@ std::string nameOf(Operation *op) {
       ++i;
     prefix = i;
   }
-  prefix = names.front().rfind('.', prefix) == std::string::npos
-               ? 0
-               : names.front().rfind('.', prefix) + 1;
+  // Cut after the last '.' inside the common part ("model.layers.0.mlp.down_proj" and
+  // "model.layers.0.mlp_residual" share "model.layers.0.", not "model.layers.0.mlp.").
+  const size_t dot = prefix == 0 ? std::string::npos : names.front().rfind('.', prefix - 1);
+  prefix = dot == std::string::npos ? 0 : dot + 1;
   std::string out = names.front().substr(0, prefix) + "{";
   for (size_t i = 0; i < names.size(); ++i)
     out += (i ? "," : "") + names[i].substr(prefix);

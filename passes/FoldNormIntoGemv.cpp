@@ -117,14 +117,27 @@ std::optional<PrefillUse> prefillUse(func::FuncOp prefill, const std::string &ke
   return use;
 }
 
-/// The decode rewrite of one pair: the consumer reads the un-normalised stream.
+/// The parts of an add_rmsnorm's location (llc-fuse-residual-rmsnorm fuses the add's and the
+/// norm's): {add, norm}; an unfused location stands for both.
+std::pair<Location, Location> addAndNormLocs(AddRMSNormOp an) {
+  if (auto fused = dyn_cast<FusedLoc>(an.getLoc()); fused && fused.getLocations().size() == 2)
+    return {fused.getLocations()[0], fused.getLocations()[1]};
+  return {an.getLoc(), an.getLoc()};
+}
+
+/// The decode rewrite of one pair: the consumer reads the un-normalised stream. Locations follow
+/// the work (the generated code's comments name them): the residual add goes with the GEMV that
+/// does it, the norm with its consumer.
 void foldIntoConsumer(Operation *consumer, const NormSource &norm) {
   OpBuilder b(norm.norm);
   Value stream;
+  Location normLoc = norm.norm->getLoc();
   if (auto n = dyn_cast<RMSNormOp>(norm.norm)) {
     stream = n.getInput();
   } else {
     auto an = cast<AddRMSNormOp>(norm.norm);
+    auto [addLoc, normPart] = addAndNormLocs(an);
+    normLoc = normPart;
     // The residual add moves into the GEMV that made one of its operands, if there is one.
     LinearOp producer;
     Value other;
@@ -138,12 +151,12 @@ void foldIntoConsumer(Operation *consumer, const NormSource &norm) {
       }
     }
     if (producer) {
-      stream = b.create<ResidualLinearOp>(b.getFusedLoc({producer.getLoc(), an.getLoc()}),
+      stream = b.create<ResidualLinearOp>(b.getFusedLoc({producer.getLoc(), addLoc}),
                                           an.getSum().getType(), producer.getInput(),
                                           producer.getWeight(), other, producer.getBias(),
                                           producer.getKernelAttr());
     } else {
-      stream = b.create<AddOp>(an.getLoc(), an.getInput(), an.getResidual());
+      stream = b.create<AddOp>(addLoc, an.getInput(), an.getResidual());
     }
     an.getSum().replaceAllUsesWith(stream);
     if (producer) {
@@ -153,6 +166,7 @@ void foldIntoConsumer(Operation *consumer, const NormSource &norm) {
     }
   }
   consumer->setOperand(0, stream);
+  consumer->setLoc(b.getFusedLoc({normLoc, consumer->getLoc()}));
   consumer->setAttr("norm_eps", norm.eps);
   norm.norm->erase();
 }

@@ -151,29 +151,29 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   embedding_forward<256>(t0, w0, args.meta.token_ids, n_tokens, 512, stream);  // model.embed_tokens
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t1 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.0.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.0.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
   flash_decoding_forward<64, 4, 2, 4>(t2, 256, t1, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
   floatX* t3 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_residual_forward<256, kMaxBatch>(t3, 256, t2, 256, w3, nullptr, n_tokens, 256, t0, stream);  // model.layers.0.{self_attn.o_proj,attn_residual,post_attention_layernorm}
+  gemv_residual_forward<256, kMaxBatch>(t3, 256, t2, 256, w3, nullptr, n_tokens, 256, t0, stream);  // model.layers.0.{self_attn.o_proj,attn_residual}
   const floatX* w5 = weight_ptr(args, 5);
   floatX* t4 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_swiglu_norm_forward<256, kMaxBatch>(t4, 512, t3, 256, w5, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.0.mlp.{gate_proj,up_proj,act}
+  gemv_swiglu_norm_forward<256, kMaxBatch>(t4, 512, t3, 256, w5, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.0.{post_attention_layernorm,mlp.gate_proj,mlp.up_proj,mlp.act}
   const floatX* w6 = weight_ptr(args, 6);
   floatX* t5 = reinterpret_cast<floatX*>(arena + 0);
-  gemv_residual_forward<512, kMaxBatch>(t5, 256, t4, 512, w6, nullptr, n_tokens, 256, t3, stream);  // model.layers.{0.mlp.down_proj,0.mlp_residual,1.input_layernorm}
+  gemv_residual_forward<512, kMaxBatch>(t5, 256, t4, 512, w6, nullptr, n_tokens, 256, t3, stream);  // model.layers.0.{mlp.down_proj,mlp_residual}
   const floatX* w8 = weight_ptr(args, 8);
   floatX* t6 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.1.self_attn.{q_proj,k_proj,v_proj,rope_q,rope_k,kv_store}
+  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.1.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
   floatX* t7 = reinterpret_cast<floatX*>(arena + 4096);
   flash_decoding_forward<64, 4, 2, 4>(t7, 256, t6, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);
   floatX* t8 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_residual_forward<256, kMaxBatch>(t8, 256, t7, 256, w9, nullptr, n_tokens, 256, t5, stream);  // model.layers.1.{self_attn.o_proj,attn_residual,post_attention_layernorm}
+  gemv_residual_forward<256, kMaxBatch>(t8, 256, t7, 256, w9, nullptr, n_tokens, 256, t5, stream);  // model.layers.1.{self_attn.o_proj,attn_residual}
   const floatX* w11 = weight_ptr(args, 11);
   floatX* t9 = reinterpret_cast<floatX*>(arena + 4096);
-  gemv_swiglu_norm_forward<256, kMaxBatch>(t9, 512, t8, 256, w11, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.1.mlp.{gate_proj,up_proj,act}
+  gemv_swiglu_norm_forward<256, kMaxBatch>(t9, 512, t8, 256, w11, nullptr, n_tokens, 512, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.1.{post_attention_layernorm,mlp.gate_proj,mlp.up_proj,mlp.act}
   const floatX* w12 = weight_ptr(args, 12);
   floatX* t10 = reinterpret_cast<floatX*>(arena + 0);
   gemv_forward<512, kMaxBatch, floatX>(t10, 256, t9, 512, w12, nullptr, n_tokens, 256, stream);  // model.layers.1.mlp.down_proj
