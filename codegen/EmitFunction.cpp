@@ -322,10 +322,10 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     TensorRef in = ref(rl.getInput());
     std::string q = define(rl.getQ());
     auto wType = cast<RankedTensorType>(rl.getWeight().getType());
-    std::optional<APFloat> eps = rl.getNormEps();  // the norm folded in: NORM = true, eps last
-    line(fmt::format("gemv_qkv_rope_forward<{}, kMaxBatch, {}, {}{}>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, {}, "
-                     "{}, {}, {}, {}, stream{});",
-                     wType.getDimSize(1), view.getHeadDim(), view.getHeads(), eps ? ", true" : "", q,
+    std::optional<APFloat> eps = rl.getNormEps();  // the norm folded in: the _norm_ launcher
+    line(fmt::format("gemv_qkv_rope{}_forward<{}, kMaxBatch, {}, {}>({}, {}, {}, {}, {}, {}, n_tokens, {}, {}, {}, "
+                     "{}, {}, {}, {}{}, stream);",
+                     eps ? "_norm" : "", wType.getDimSize(1), view.getHeadDim(), view.getHeads(), q,
                      featuresOf(rl.getQ()), in.ptr, in.ld, w, bias, wType.getDimSize(0),
                      featuresOf(rl.getQ()) / rl.getHeadDim(), meta(rl.getPositions()), table,
                      layerCache(rl.getKCache(), "k"), layerCache(rl.getVCache(), "v"), meta(rl.getNewSlots()),

@@ -468,19 +468,19 @@ void gemv_swiglu_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const flo
 //   k_cache[slot, :]   = rope(x W_k^T (+ b_k)),   v_cache[slot, :] = x W_v^T (+ b_v)
 // bit-identical to gemv_forward then rope_kv_store_forward (every output rounded to floatX before
 // its rope, and the same rope_rotate_pair); a negative slot stores no K / V.
-template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS, bool NORM = false>
-void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX* x /*[n_rows, ld_x]*/, int ld_x,
-                           const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N,
-                           int q_heads, const int32_t* positions /*[n_rows]*/, const RopeTable<HEAD_DIM>& table,
-                           floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
-                           floatX* v_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/, const int32_t* new_slots /*[n_rows]*/,
-                           cudaStream_t stream, float eps = 0.0f) {
+// gemv_qkv_rope_norm_forward: the same with the RMSNorm folded in (x is the residual stream and w
+// carries the norm's weight, as gemv_norm_forward), bit-identical to gemv_norm_forward then
+// rope_kv_store_forward.
+template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS, bool NORM>
+void gemv_qkv_rope_launch(const char* launcher, floatX* q, int ld_q, const floatX* x, int ld_x, const floatX* w,
+                          const floatX* bias, int n_rows, int N, int q_heads, const int32_t* positions,
+                          const RopeTable<HEAD_DIM>& table, floatX* k_cache, floatX* v_cache,
+                          const int32_t* new_slots, float eps, cudaStream_t stream) {
   static_assert(HEAD_DIM % gemv::TILE_N == 0, "gemv_qkv_rope_forward: HEAD_DIM must be a multiple of 16");
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   static_assert(MAX_NT <= 2, "gemv_qkv_rope_forward: a decode projection (at most 16 rows)");
-  if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_qkv_rope_forward", x, ld_x, w, ld_q, n_rows, q_heads * HEAD_DIM)) return;
-  launch_check(N == (q_heads + 2 * KV_HEADS) * HEAD_DIM, "gemv_qkv_rope_forward",
-               "N must be (q_heads + 2 KV_HEADS) * HEAD_DIM", N);
+  if (!gemv_arguments_ok<K, MAX_ROWS>(launcher, x, ld_x, w, ld_q, n_rows, q_heads * HEAD_DIM)) return;
+  launch_check(N == (q_heads + 2 * KV_HEADS) * HEAD_DIM, launcher, "N must be (q_heads + 2 KV_HEADS) * HEAD_DIM", N);
   GemvRope<HEAD_DIM> rope;
   rope.q_features = q_heads * HEAD_DIM;
   rope.qk_features = (q_heads + KV_HEADS) * HEAD_DIM;
@@ -491,6 +491,28 @@ void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX*
     launch_pdl(gemv_kernel<K, decltype(tiles)::value, 1, floatX, false, HEAD_DIM, NORM>, CEIL_DIV(N, gemv::TILE_N),
                gemv::WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
   });
+}
+template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>
+void gemv_qkv_rope_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX* x /*[n_rows, ld_x]*/, int ld_x,
+                           const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N,
+                           int q_heads, const int32_t* positions /*[n_rows]*/, const RopeTable<HEAD_DIM>& table,
+                           floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
+                           floatX* v_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/, const int32_t* new_slots /*[n_rows]*/,
+                           cudaStream_t stream) {
+  gemv_qkv_rope_launch<K, MAX_ROWS, HEAD_DIM, KV_HEADS, false>("gemv_qkv_rope_forward", q, ld_q, x, ld_x, w, bias,
+                                                               n_rows, N, q_heads, positions, table, k_cache, v_cache,
+                                                               new_slots, 0.0f, stream);
+}
+template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>
+void gemv_qkv_rope_norm_forward(floatX* q /*[n_rows, ld_q]*/, int ld_q, const floatX* s /*[n_rows, ld_s]*/, int ld_s,
+                                const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N,
+                                int q_heads, const int32_t* positions /*[n_rows]*/, const RopeTable<HEAD_DIM>& table,
+                                floatX* k_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
+                                floatX* v_cache /*[kv_slots][KV_HEADS][HEAD_DIM]*/,
+                                const int32_t* new_slots /*[n_rows]*/, float eps, cudaStream_t stream) {
+  gemv_qkv_rope_launch<K, MAX_ROWS, HEAD_DIM, KV_HEADS, true>("gemv_qkv_rope_norm_forward", q, ld_q, s, ld_s, w, bias,
+                                                              n_rows, N, q_heads, positions, table, k_cache, v_cache,
+                                                              new_slots, eps, stream);
 }
 
 // The fused-norm decode projections (GemvFusion): s is the residual stream, w the projection's

@@ -151,7 +151,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   embedding_forward<256>(t0, w0, args.meta.token_ids, n_tokens, 512, stream);  // model.embed_tokens
   const floatX* w2 = weight_ptr(args, 2);
   floatX* t1 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.0.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
+  gemv_qkv_rope_norm_forward<256, kMaxBatch, 64, 2>(t1, 256, t0, 256, w2, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.new_slots, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.0.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
   floatX* t2 = reinterpret_cast<floatX*>(arena + 4096);
   flash_decoding_forward<64, 4, 2, 4>(t2, 256, t1, 256, k_cache + 0 * kv_layer_stride, v_cache + 0 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.0.self_attn.attention
   const floatX* w3 = weight_ptr(args, 3);
@@ -165,7 +165,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   gemv_residual_forward<512, kMaxBatch>(t5, 256, t4, 512, w6, nullptr, n_tokens, 256, t3, stream);  // model.layers.0.{mlp.down_proj,mlp_residual}
   const floatX* w8 = weight_ptr(args, 8);
   floatX* t6 = reinterpret_cast<floatX*>(arena + 2048);
-  gemv_qkv_rope_forward<256, kMaxBatch, 64, 2, true>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, stream, 0x1.4f8b58p-17f /*1e-05*/);  // model.layers.1.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
+  gemv_qkv_rope_norm_forward<256, kMaxBatch, 64, 2>(t6, 256, t5, 256, w8, nullptr, n_tokens, 512, 4, args.meta.positions, kRope0, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.new_slots, 0x1.4f8b58p-17f /*1e-05*/, stream);  // model.layers.1.{input_layernorm,self_attn.q_proj,self_attn.k_proj,self_attn.v_proj,self_attn.rope_q,self_attn.rope_k,self_attn.kv_store}
   floatX* t7 = reinterpret_cast<floatX*>(arena + 4096);
   flash_decoding_forward<64, 4, 2, 4>(t7, 256, t6, 256, k_cache + 1 * kv_layer_stride, v_cache + 1 * kv_layer_stride, args.meta.slot_table, kMaxContext, args.meta.seq_rows, args.meta.kv_lens, args.n_seqs, args.max_kv_len, 0x1p-3f /*0.125*/, decode_workspace, stream);  // model.layers.1.self_attn.attention
   const floatX* w9 = weight_ptr(args, 9);

@@ -378,9 +378,12 @@ void check_qkv_rope_matches_unfused(int q_heads, int n_rows, bool with_bias, Rng
     gemv_forward<K, kMaxRows, floatX>(qkv.ptr, N, dx.ptr, K, dw.ptr, bias, n_rows, N, 0);
   rope_kv_store_forward<D, KVH>(q_ref.ptr, q_features, qkv.ptr, N, qkv.ptr + qk_features, N, dpos.ptr, table,
                                 kc_ref.ptr, vc_ref.ptr, dslots.ptr, n_rows, q_heads, 0);
-  gemv_qkv_rope_forward<K, kMaxRows, D, KVH, NORM>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads,
-                                                   dpos.ptr, table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, 0,
-                                                   NORM ? kEps : 0.0f);
+  if constexpr (NORM)
+    gemv_qkv_rope_norm_forward<K, kMaxRows, D, KVH>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads,
+                                                    dpos.ptr, table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, kEps, 0);
+  else
+    gemv_qkv_rope_forward<K, kMaxRows, D, KVH>(q_fused.ptr, ld_q, dx.ptr, K, dw.ptr, bias, n_rows, N, q_heads,
+                                               dpos.ptr, table, kc_fused.ptr, vc_fused.ptr, dslots.ptr, 0);
   cudaCheck(cudaDeviceSynchronize());
   const std::vector<uint16_t> hq = q_fused.download<uint16_t>(), hq_ref = q_ref.download<uint16_t>();
   const std::vector<uint16_t> hqkv = qkv.download<uint16_t>();
