@@ -348,15 +348,6 @@ flash_decoding_merge_kernel(floatX* __restrict__ out, int ld_out, const float* _
   out[(size_t)b * ld_out + (size_t)h * D + d] = from_float<floatX>(acc * s_inv);
 }
 
-// Sets the dynamic shared memory limit of a kernel that needs more than 48 KiB, on every launch
-// (a host-side attribute, not a stream operation, so it is legal during graph capture): a
-// once-only static flag would be shared by every translation unit that instantiates the
-// launcher, while each unit without -rdc holds its own copy of the kernel.
-template <typename Kernel>
-void flash_decoding_allow_smem(Kernel kernel, size_t smem) {
-  if (smem > 48 * 1024) cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-}
-
 // max_kv_len: at least every kv_len of the step (the host's bound). At most SHORT_ROWS: the short
 // kernel alone; else the short kernel (its sequences), the split kernel and the merge kernel.
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int KV_SPLITS>
@@ -388,13 +379,13 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
   const bool all_short = flash_decoding::short_sequence(max_kv_len);
   auto short_kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS, SHORT_WARPS, true>;
   constexpr size_t short_smem = flash_decoding_smem_bytes<HEAD_DIM, SHORT_WARPS>();
-  flash_decoding_allow_smem(short_kernel, short_smem);
+  allow_dynamic_smem(short_kernel, short_smem);
   launch_pdl(short_kernel, dim3(1, N_KV_HEADS, n_seqs), SHORT_WARPS * 32, short_smem, stream, out, ld_out, q, ld_q,
              k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace, all_short);
   if (all_short) return;
   auto split_kernel = flash_decoding_split_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, KV_SPLITS, WARPS, false>;
   constexpr size_t smem = flash_decoding_smem_bytes<HEAD_DIM, WARPS>();
-  flash_decoding_allow_smem(split_kernel, smem);
+  allow_dynamic_smem(split_kernel, smem);
   launch_pdl(split_kernel, dim3(KV_SPLITS, N_KV_HEADS, n_seqs), WARPS * 32, smem, stream, out, ld_out, q, ld_q,
              k_cache, v_cache, slot_table, max_context, seq_rows, kv_lens, scale_log2, workspace, false);
   launch_pdl(flash_decoding_merge_kernel<HEAD_DIM, N_HEADS, KV_SPLITS>, dim3(N_HEADS, n_seqs), HEAD_DIM, 0, stream,

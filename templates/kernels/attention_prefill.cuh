@@ -247,12 +247,7 @@ void flash_attention_prefill_forward(floatX* out /*[n_tokens, ld_out] head h at 
 
   auto kernel = flash_attention_prefill_kernel<HEAD_DIM, N_HEADS, N_KV_HEADS, BLOCK_Q, BLOCK_KV>;
   constexpr size_t smem = (size_t)(BLOCK_Q + 2 * BLOCK_KV) * HEAD_DIM * sizeof(floatX);
-  if (smem > 48 * 1024) {
-    // Set on every launch (a host-side attribute, not a stream operation, so it is legal during
-    // graph capture): a once-only static flag would be shared by every translation unit that
-    // instantiates this launcher, while each unit without -rdc holds its own copy of the kernel.
-    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  }
+  allow_dynamic_smem(kernel, smem);
   const float scale_log2 = scale * 1.4426950408889634f;  // scores in log2 units: exp(x) = exp2(x*log2e)
   dim3 grid(CEIL_DIV(max_q_len, BLOCK_Q), N_HEADS, n_seqs);
   launch_pdl(kernel, grid, BLOCK_Q / 16 * 32, smem, stream, out, ld_out, q, ld_q, k_cache, v_cache, slot_table,

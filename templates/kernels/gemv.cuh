@@ -432,11 +432,11 @@ bool gemv_arguments_ok(const char* launcher, const floatX* x, int ld_x, const fl
   return projection_arguments_ok(launcher, x, ld_x, w, K, ld_out, n_rows, MAX_ROWS, N);
 }
 
-// The checks and the choice of batch-tile count shared by both entry points.
+// The checks (errors name `launcher`) and the choice of batch-tile count shared by the entry points.
 template <int K, int MAX_ROWS, typename OutT, bool SWIGLU, bool NORM = false>
-void gemv_dispatch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
-                   int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
-  if (!gemv_arguments_ok<K, MAX_ROWS>("gemv_forward", x, ld_x, w, ld_out, n_rows, N)) return;
+void gemv_dispatch(const char* launcher, OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w,
+                   const floatX* bias, int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
+  if (!gemv_arguments_ok<K, MAX_ROWS>(launcher, x, ld_x, w, ld_out, n_rows, N)) return;
   constexpr int MAX_NT = CEIL_DIV(MAX_ROWS, gemv::TILE_M);
   static_assert(!NORM || MAX_NT <= 2, "gemv: the fused norm is a decode projection's (at most 16 rows)");
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
@@ -449,7 +449,7 @@ template <int K, int MAX_ROWS, typename OutT>
 void gemv_forward(OutT* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                   int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/,
                   int n_rows, int N, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, OutT, false>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
+  gemv_dispatch<K, MAX_ROWS, OutT, false>("gemv_forward", out, ld_out, x, ld_x, w, bias, n_rows, N, stream);
 }
 
 // out = silu(x Wg^T) * (x Wu^T) with W = [Wg; Wu] (the merged gate/up projection), gated in the
@@ -458,7 +458,7 @@ template <int K, int MAX_ROWS>
 void gemv_swiglu_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                          int ld_x, const floatX* w /*[2 * I, K]*/, const floatX* bias /*[2 * I] or null*/,
                          int n_rows, int I, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, floatX, true>(out, ld_out, x, ld_x, w, bias, n_rows, I, stream);
+  gemv_dispatch<K, MAX_ROWS, floatX, true>("gemv_swiglu_forward", out, ld_out, x, ld_x, w, bias, n_rows, I, stream);
 }
 
 // The QKV projection of a decode step with llama.rope_kv_store in its epilogue (made by
@@ -521,21 +521,21 @@ template <int K, int MAX_ROWS>
 void gemv_norm_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* s /*[n_rows, ld_s]*/, int ld_s,
                        const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows, int N, float eps,
                        cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, floatX, false, true>(out, ld_out, s, ld_s, w, bias, n_rows, N, stream,
+  gemv_dispatch<K, MAX_ROWS, floatX, false, true>("gemv_norm_forward", out, ld_out, s, ld_s, w, bias, n_rows, N, stream,
                                                   GemvFusion{nullptr, eps});
 }
 template <int K, int MAX_ROWS>
 void gemv_swiglu_norm_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* s /*[n_rows, ld_s]*/,
                               int ld_s, const floatX* w /*[2 * I, K]*/, const floatX* bias /*[2 * I] or null*/,
                               int n_rows, int I, float eps, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, floatX, true, true>(out, ld_out, s, ld_s, w, bias, n_rows, I, stream,
-                                                 GemvFusion{nullptr, eps});
+  gemv_dispatch<K, MAX_ROWS, floatX, true, true>("gemv_swiglu_norm_forward", out, ld_out, s, ld_s, w, bias, n_rows, I,
+                                                 stream, GemvFusion{nullptr, eps});
 }
 // out = floatX(residual + floatX(x w^T (+ bias))): a projection that ends a residual block.
 template <int K, int MAX_ROWS>
 void gemv_residual_forward(floatX* out /*[n_rows, ld_out]*/, int ld_out, const floatX* x /*[n_rows, ld_x]*/,
                            int ld_x, const floatX* w /*[N, K]*/, const floatX* bias /*[N] or null*/, int n_rows,
                            int N, const floatX* residual /*[n_rows, ld_out]*/, cudaStream_t stream) {
-  gemv_dispatch<K, MAX_ROWS, floatX, false>(out, ld_out, x, ld_x, w, bias, n_rows, N, stream,
+  gemv_dispatch<K, MAX_ROWS, floatX, false>("gemv_residual_forward", out, ld_out, x, ld_x, w, bias, n_rows, N, stream,
                                             GemvFusion{residual, 0.0f});
 }
