@@ -362,8 +362,8 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
                        meta(at.getSeqRows()), meta(at.getKvLens()), hexFloat(scale), scale),
            op);
     } else if (*kernel == "flash_decoding") {
-      // Its split and merge kernels read the step's metadata and slot table before their PDL
-      // wait (common.cuh, "early reads"): safe from the step's third launch on.
+      // Its kernels (short, split, merge) read the step's metadata and slot table before their
+      // PDL wait (common.cuh, "early reads"): safe from the step's third launch on.
       if (launches < 2)
         return unsupported(op, "flash-decoding must follow at least two launches of its step (it "
                                "reads the step's metadata before its PDL wait)");

@@ -69,7 +69,7 @@ std::optional<NormSource> normFeeding(Value v) {
   return src;
 }
 
-/// The projection input and weight of a decode GEMV consumer the pass can fold into.
+/// Whether `op` is a decode GEMV projection (not folded yet) the pass can fold a norm into.
 bool isFoldableConsumer(Operation *op) {
   if (auto l = dyn_cast<LinearOp>(op))
     return l.getKernel() == "gemv" && !l.getNormEps();
