@@ -151,7 +151,8 @@ int run_bench(const ModelProgram& program, const CliOptions& o) {
                      ": lower the batch, --prompt-len or --gen-len, or raise --kv-cache-fraction");
 
     RunOptions graphs_on;
-    RunOptions graphs_off;
+    graphs_on.overlap_steps = o.overlap_steps;
+    RunOptions graphs_off = graphs_on;
     graphs_off.use_graphs = false;
     engine.run(make_specs(o, spec, given, batch, std::min(o.gen_len, 2)), observer, graphs_on);  // warm-up
     std::vector<double> ttft, tpot, dec_tps, e2e_tps, step_ms, ctx;

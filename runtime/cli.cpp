@@ -83,7 +83,7 @@ CliResult parse_cli(int argc, const char* const* argv) {
                argc > 0 ? argv[0] : "model_bin"};
   app.footer(kFooter);
   app.set_help_flag();  // handled below so --help can be answered without other checks
-  bool help = false, version = false, no_cuda_graph = false;
+  bool help = false, version = false, no_cuda_graph = false, no_overlap = false;
   std::string batch_sizes_text;
 
   app.add_flag("-h,--help", help, "Print this help and exit.");
@@ -144,6 +144,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_flag("--no-cuda-graph", no_cuda_graph,
                "Launch each decode step's kernels directly instead of replaying CUDA graphs "
                "(same tokens, slower).");
+  app.add_flag("--no-overlap", no_overlap,
+               "Wait for each decode step's tokens before launching the next step, instead of "
+               "launching it while the host reads them (same tokens, slower).");
   auto* frac = app.add_option("--kv-cache-fraction", o.kv_cache_fraction,
                               "Fraction of the GPU memory still free after weights and buffers "
                               "that the KV cache takes (default 0.90).")
@@ -209,6 +212,7 @@ CliResult parse_cli(int argc, const char* const* argv) {
     return result;
   }
   o.cuda_graph = !no_cuda_graph;
+  o.overlap_steps = !no_overlap;
   o.max_new_tokens_given = max_new->count() > 0;
   o.prompt_len_given = plen->count() > 0;
 

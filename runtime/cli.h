@@ -47,6 +47,7 @@ struct CliOptions {
 
   // engine
   bool cuda_graph = true;
+  bool overlap_steps = true;  // --no-overlap: wait for each decode step before planning the next
   double kv_cache_fraction = 0.90;
   int64_t kv_tokens = 0;  // 0: size by fraction
 

@@ -16,22 +16,23 @@ DecodeGraphs::~DecodeGraphs() {
 }
 
 namespace {
-std::string graph_name(int bucket, bool short_kv) {
-  return "batch bucket " + std::to_string(bucket) + (short_kv ? ", short contexts" : "");
+std::string graph_name(int bucket, bool short_kv, int block) {
+  return "batch bucket " + std::to_string(bucket) + (short_kv ? ", short contexts" : "") +
+         ", metadata block " + std::to_string(block);
 }
 }  // namespace
 
-const DecodeGraphs::Entry* DecodeGraphs::find(int bucket, bool short_kv) const {
+const DecodeGraphs::Entry* DecodeGraphs::find(int bucket, bool short_kv, int block) const {
   for (const Entry& e : entries_)
-    if (e.bucket == bucket && e.short_kv == short_kv) return &e;
+    if (e.bucket == bucket && e.short_kv == short_kv && e.block == block) return &e;
   return nullptr;
 }
 
-void DecodeGraphs::capture(int bucket, bool short_kv, cudaStream_t stream,
+void DecodeGraphs::capture(int bucket, bool short_kv, int block, cudaStream_t stream,
                            const std::function<void(cudaStream_t)>& body) {
-  if (has(bucket, short_kv))
-    throw std::logic_error("decode graph for " + graph_name(bucket, short_kv) + " captured twice");
-  const std::string where = "decode graph capture (" + graph_name(bucket, short_kv) + "): ";
+  const std::string name = graph_name(bucket, short_kv, block);
+  if (has(bucket, short_kv, block)) throw std::logic_error("decode graph for " + name + " captured twice");
+  const std::string where = "decode graph capture (" + name + "): ";
   LLC_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {
@@ -57,13 +58,13 @@ void DecodeGraphs::capture(int bucket, bool short_kv, cudaStream_t stream,
     cudaGetLastError();
     throw CudaError(err, where + "cudaGraphInstantiate failed: " + cuda_error_text(err));
   }
-  entries_.push_back({bucket, short_kv, graph, exec});
+  entries_.push_back({bucket, short_kv, block, graph, exec});
   LLC_CUDA(cudaGraphUpload(exec, stream));
 }
 
-void DecodeGraphs::launch(int bucket, bool short_kv, cudaStream_t stream) const {
-  const Entry* e = find(bucket, short_kv);
-  if (!e) throw std::logic_error("no decode graph for " + graph_name(bucket, short_kv));
+void DecodeGraphs::launch(int bucket, bool short_kv, int block, cudaStream_t stream) const {
+  const Entry* e = find(bucket, short_kv, block);
+  if (!e) throw std::logic_error("no decode graph for " + graph_name(bucket, short_kv, block));
   LLC_CUDA(cudaGraphLaunch(e->exec, stream));
 }
 

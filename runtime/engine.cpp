@@ -1,15 +1,26 @@
 // engine.cpp - the step loop: plan, pack, upload, run, fetch tokens, commit, finish.
 //
-// Per step (the hot loop; no allocation, one host synchronisation):
-//   pack the plan into the pinned staging copy -> one cudaMemcpyAsync of the metadata block ->
-//   event -> prefill + sample, or the decode graph of the step's bucket (or the same calls
-//   launched directly with --no-cuda-graph) -> event -> one cudaMemcpyAsync of the sampled
-//   tokens -> cudaStreamSynchronize. The staging copy is rewritten only after that sync, so a
-//   copy in flight never sees the next step's metadata.
+// Per step (the hot loop; no allocation, one host wait):
+//   pack the plan into a pinned staging copy -> one cudaMemcpyAsync of the metadata block (copy
+//   stream) -> the compute stream waits for it -> event -> prefill + sample, or the decode graph
+//   of the step's bucket, context class and metadata block (or the same calls launched directly
+//   with --no-cuda-graph) -> event -> on the copy stream, after that event, one cudaMemcpyAsync of
+//   the sampled tokens -> the host waits for that copy.
+// Overlapped decode (RunOptions::overlap_steps): when the step just launched is a decode step
+// that the scheduler can plan ahead of (Scheduler::can_plan_ahead: the next step decodes the same
+// sequences, each fed the token it samples now), the next step is planned, packed and launched
+// BEFORE the host waits for this one. Its token ids are not uploaded: this step's sampler writes
+// them straight into the next block's token_ids (engine_impl.h), so the GPU goes from one decode
+// graph to the next without waiting for the host. The host then waits for this step's tokens,
+// resolves them (EOS, stop strings, max_new_tokens) while the next step runs, and a sequence that
+// ends meanwhile is dropped from the next step's commit. Metadata blocks alternate, so a step's
+// upload never touches the block the running step reads; a staging copy is rewritten only after
+// the host waited for the step that used it two steps back.
 // Timing: admission, first and last token on the host steady clock; step GPU time from events.
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "runtime/cuda_check.h"
 #include "runtime/engine_impl.h"
@@ -43,34 +54,48 @@ ForwardArgs Engine::Impl::forward_args(const StepMetadata& meta, int n_tokens, i
   return a;
 }
 
-void Engine::Impl::enqueue_decode(int bucket, bool short_kv, cudaStream_t s) {
+void Engine::Impl::enqueue_decode(int bucket, bool short_kv, int block, cudaStream_t s) {
   const int max_kv_len = short_kv ? spec.decode_short_kv_len : spec.max_context;
-  const ForwardArgs a = forward_args(decode_meta, bucket, bucket, 1, bucket, max_kv_len);
+  const ForwardArgs a = forward_args(decode_meta[block], bucket, bucket, 1, bucket, max_kv_len);
   program.decode(a, s);
   SampleArgs sa{};
   sa.logits = logits.as<float>();
-  sa.rows = decode_rows;
-  sa.out_tokens = out_tokens.as<int32_t>();
+  sa.rows = decode_rows[block];
+  sa.out_tokens = decode_meta[1 - block].token_ids;  // the next step's input ids
   sa.n_rows = bucket;
   program.sample(sa, s);
 }
 
-void Engine::Impl::upload(const DeviceBuffer& block, const PinnedBuffer& staging, size_t bytes) {
-  LLC_CUDA(cudaMemcpyAsync(block.get(), staging.get(), bytes, cudaMemcpyHostToDevice, stream.s));
+void Engine::Impl::upload(const DeviceBuffer& block, const PinnedBuffer& staging, size_t from,
+                          size_t bytes, cudaEvent_t uploaded) {
+  LLC_CUDA(cudaMemcpyAsync(static_cast<char*>(block.get()) + from,
+                           static_cast<const char*>(staging.get()) + from, bytes - from,
+                           cudaMemcpyHostToDevice, copy_stream.s));
+  LLC_CUDA(cudaEventRecord(uploaded, copy_stream.s));
+  LLC_CUDA(cudaStreamWaitEvent(stream.s, uploaded, 0));
 }
 
-void Engine::Impl::fetch_tokens(int n, StepRecord& rec) {
-  LLC_CUDA(cudaMemcpyAsync(host_tokens.get(), out_tokens.get(), static_cast<size_t>(n) * sizeof(int32_t),
-                           cudaMemcpyDeviceToHost, stream.s));
-  LLC_CUDA(cudaStreamSynchronize(stream.s));
-  LLC_CUDA(cudaEventElapsedTime(&rec.gpu_ms, ev_start.e, ev_end.e));
+namespace {
+void begin_launch(const StepPlan& plan, StepKind kind, int events, Engine::Impl::LaunchedStep& out) {
+  out.kind = kind;
+  out.entries.assign(plan.entries.begin(), plan.entries.end());
+  out.events = events;
+  out.rec = StepRecord{};
+  out.rec.kind = kind;
+  out.rec.n_seqs = plan.n_seqs();
+  out.rec.n_tokens = plan.n_tokens();
+  out.rec.bucket = plan.bucket;
+  for (const StepEntry& e : plan.entries) out.rec.kv_tokens += e.kv_len;
 }
+}  // namespace
 
-const int32_t* Engine::Impl::run_prefill(const StepPlan& plan, const Scheduler& sched,
-                                         const RunOptions& o, StepRecord& rec) {
+void Engine::Impl::launch_prefill(const StepPlan& plan, const Scheduler& sched, const RunOptions& o,
+                                  LaunchedStep& out) {
+  begin_launch(plan, StepKind::prefill, 0, out);
+  out.tokens = out_tokens.as<int32_t>();
   const PackedStep p = pack_prefill_step(plan, sched, o.all_logits, prefill_layout, prefill_staging.get());
-  upload(prefill_block, prefill_staging, prefill_layout.bytes);
-  LLC_CUDA(cudaEventRecord(ev_start.e, stream.s));
+  upload(prefill_block, prefill_staging, 0, prefill_layout.bytes, ev_uploaded[0].e);
+  LLC_CUDA(cudaEventRecord(ev_start[0].e, stream.s));
   program.prefill(forward_args(prefill_meta, p.n_tokens, p.n_seqs, p.max_q_len, p.n_logit_rows), stream.s);
   SampleArgs sa{};
   sa.rows = prefill_rows;
@@ -93,32 +118,45 @@ const int32_t* Engine::Impl::run_prefill(const StepPlan& plan, const Scheduler& 
       program.sample(sa, stream.s);
     }
   }
-  LLC_CUDA(cudaEventRecord(ev_end.e, stream.s));
-  fetch_tokens(p.n_seqs, rec);
-  return host_tokens.as<int32_t>();
+  LLC_CUDA(cudaEventRecord(ev_end[0].e, stream.s));
 }
 
-const int32_t* Engine::Impl::run_decode(const StepPlan& plan, const Scheduler& sched,
-                                        const RunOptions& o, StepRecord& rec) {
-  const PackedStep p = pack_decode_step(plan, sched, spec.max_batch, decode_layout, decode_staging.get());
-  upload(decode_block, decode_staging, decode_layout.bytes);
+void Engine::Impl::launch_decode(const StepPlan& plan, const Scheduler& sched, const RunOptions& o,
+                                 bool ids_on_device, LaunchedStep& out) {
+  const int block = next_decode_block;
+  next_decode_block = 1 - block;
+  begin_launch(plan, StepKind::decode, block, out);
+  out.tokens = decode_meta[1 - block].token_ids;
+  const PackedStep p = pack_decode_step(plan, sched, spec.max_batch, decode_layout, decode_staging[block].get());
+  // token_ids come first in the block: skipping them leaves what the previous step sampled there.
+  upload(decode_block[block], decode_staging[block], ids_on_device ? decode_layout.positions : 0,
+         decode_layout.bytes, ev_uploaded[block].e);
   const bool short_kv = p.max_kv_len <= spec.decode_short_kv_len;
-  LLC_CUDA(cudaEventRecord(ev_start.e, stream.s));
+  LLC_CUDA(cudaEventRecord(ev_start[block].e, stream.s));
   if (o.use_graphs)
-    graphs.launch(p.n_seqs, short_kv, stream.s);
+    graphs.launch(p.n_seqs, short_kv, block, stream.s);
   else
-    enqueue_decode(p.n_seqs, short_kv, stream.s);
-  LLC_CUDA(cudaEventRecord(ev_end.e, stream.s));
-  fetch_tokens(plan.n_seqs(), rec);
+    enqueue_decode(p.n_seqs, short_kv, block, stream.s);
+  LLC_CUDA(cudaEventRecord(ev_end[block].e, stream.s));
+}
+
+const int32_t* Engine::Impl::wait_for(LaunchedStep& step) {
+  const size_t n = step.entries.size();
+  LLC_CUDA(cudaStreamWaitEvent(copy_stream.s, ev_end[step.events].e, 0));
+  LLC_CUDA(cudaMemcpyAsync(host_tokens.get(), step.tokens, n * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                           copy_stream.s));
+  LLC_CUDA(cudaEventRecord(ev_fetched.e, copy_stream.s));
+  LLC_CUDA(cudaEventSynchronize(ev_fetched.e));
+  LLC_CUDA(cudaEventElapsedTime(&step.rec.gpu_ms, ev_start[step.events].e, ev_end[step.events].e));
   return host_tokens.as<int32_t>();
 }
 
-void Engine::Impl::keep_logits(const StepPlan& plan, const RunOptions& o, RunResult& result) {
+void Engine::Impl::keep_logits(const LaunchedStep& step, const RunOptions& o, RunResult& result) {
   const size_t vocab = static_cast<size_t>(spec.vocab);
-  for (int i = 0; i < plan.n_seqs(); ++i) {
-    const StepEntry& e = plan.entries[i];
-    int64_t first = i, n = 1;  // logit row i: entry i's last token (decode, or prefill default)
-    if (plan.kind == StepKind::prefill) {
+  for (size_t i = 0; i < step.entries.size(); ++i) {
+    const StepEntry& e = step.entries[i];
+    int64_t first = static_cast<int64_t>(i), n = 1;  // logit row i: entry i's last token
+    if (step.kind == StepKind::prefill) {
       if (o.all_logits) {
         first = e.token_begin;
         n = e.n_tokens;
@@ -146,6 +184,9 @@ RunResult Engine::run(const std::vector<SequenceSpec>& specs, TokenObserver& obs
     throw std::logic_error("engine: graph run on an engine set up without graphs");
   KVPool pool(m.n_slots, m.spec.max_batch);
   Scheduler sched(pool, m.limits, specs);  // checks every request before any GPU work
+  // A run that threw may have left a step in flight; none may touch the buffers this one fills.
+  LLC_CUDA(cudaStreamSynchronize(m.stream.s));
+  LLC_CUDA(cudaStreamSynchronize(m.copy_stream.s));
 
   RunResult result;
   result.seqs.resize(specs.size());
@@ -159,33 +200,54 @@ RunResult Engine::run(const std::vector<SequenceSpec>& specs, TokenObserver& obs
   std::vector<TokenEvent> events;
   events.reserve(static_cast<size_t>(m.spec.max_batch));
   std::vector<int> n_generated(specs.size(), 0);
+  // No overlap when every step's logits are copied out: the next step would overwrite them.
+  const bool overlap = o.overlap_steps && !o.keep_logits;
+  Impl::LaunchedStep running, ahead;  // the step waited for next; the one planned ahead of it
+  running.entries.reserve(static_cast<size_t>(m.spec.max_batch));
+  ahead.entries.reserve(static_cast<size_t>(m.spec.max_batch));
+  bool have_running = false;
 
   const Clock::time_point t0 = Clock::now();
-  while (!sched.done()) {
-    const Clock::time_point step_t0 = Clock::now();
-    const StepPlan& plan = sched.next_step();
-    for (int s : plan.admitted) result.seqs[s].admit_s = seconds_between(t0, step_t0);
+  while (have_running || !sched.done()) {
+    if (!have_running) {
+      const Clock::time_point planned = Clock::now();
+      const StepPlan& plan = sched.next_step();
+      for (int s : plan.admitted) result.seqs[s].admit_s = seconds_between(t0, planned);
+      if (plan.kind == StepKind::prefill)
+        m.launch_prefill(plan, sched, o, running);
+      else
+        m.launch_decode(plan, sched, o, /*ids_on_device=*/false, running);
+      running.planned = planned;
+      have_running = true;
+    }
+    // Launch the next decode step before waiting for this one, when its inputs do not depend on
+    // what the host has yet to see.
+    const bool planned_ahead = overlap && running.kind == StepKind::decode && sched.can_plan_ahead();
+    if (planned_ahead) {
+      sched.commit_ahead();
+      const Clock::time_point planned = Clock::now();
+      m.launch_decode(sched.next_step(), sched, o, /*ids_on_device=*/true, ahead);
+      ahead.planned = planned;
+    }
 
-    StepRecord rec;
-    rec.kind = plan.kind;
-    rec.n_seqs = plan.n_seqs();
-    rec.n_tokens = plan.n_tokens();
-    rec.bucket = plan.bucket;
-    for (const StepEntry& e : plan.entries) rec.kv_tokens += e.kv_len;
-    const int32_t* sampled = plan.kind == StepKind::prefill ? m.run_prefill(plan, sched, o, rec)
-                                                            : m.run_decode(plan, sched, o, rec);
-    for (int i = 0; i < plan.n_seqs(); ++i)
-      if (plan.entries[i].samples && (sampled[i] < 0 || sampled[i] >= m.spec.vocab))
+    const int32_t* sampled = m.wait_for(running);
+    for (size_t i = 0; i < running.entries.size(); ++i) {
+      const StepEntry& e = running.entries[i];
+      if (e.samples && (sampled[i] < 0 || sampled[i] >= m.spec.vocab))
         throw std::runtime_error("the sampler returned token " + std::to_string(sampled[i]) +
-                                 " for sequence " + std::to_string(plan.entries[i].seq) +
+                                 " for sequence " + std::to_string(e.seq) +
                                  ", outside the vocabulary [0, " + std::to_string(m.spec.vocab) + ")");
-    if (o.keep_logits) m.keep_logits(plan, o, result);
-    sched.commit(sampled, events);
+    }
+    if (o.keep_logits) m.keep_logits(running, o, result);
+    if (sched.has_unresolved())
+      sched.resolve_ahead(sampled, events);
+    else
+      sched.commit(sampled, events);
 
     const Clock::time_point step_t1 = Clock::now();
     const double now_s = seconds_between(t0, step_t1);
-    rec.host_ms = 1e3 * seconds_between(step_t0, step_t1);
-    result.steps.push_back(rec);
+    running.rec.host_ms = 1e3 * seconds_between(running.planned, step_t1);
+    result.steps.push_back(running.rec);
     for (const TokenEvent& ev : events) {
       if (!ev.generated) continue;
       SequenceRun& r = result.seqs[ev.seq];
@@ -196,6 +258,10 @@ RunResult Engine::run(const std::vector<SequenceSpec>& specs, TokenObserver& obs
         why = FinishReason::length;  // the observer must not let a sequence outgrow its budget
       if (why != FinishReason::none) sched.finish(ev.seq, why);
     }
+    if (planned_ahead)
+      std::swap(running, ahead);
+    else
+      have_running = false;
   }
   result.wall_s = seconds_between(t0, Clock::now());
 

@@ -3,11 +3,13 @@
 // Engine's constructor does all start-up on the GPU: device and stream, weights (checkpoint or
 // random), the activation arena, a GemmRunner, the logits buffer, the prefill and decode metadata
 // blocks with their pinned staging copies, the shared slot table, the KV cache (sized from free
-// memory), and one decode CUDA graph per batch bucket. run() then serves a list of requests with
+// memory), and decode CUDA graphs per batch bucket. run() then serves a list of requests with
 // continuous batching (Scheduler) until every sequence finishes; it may be called repeatedly
 // (the benchmark does) and leaves the pool empty. A step costs one host-to-device copy of its
 // metadata, the forward + sampling launches (or one graph replay), one device-to-host copy of
-// the sampled tokens and one stream synchronisation; nothing in the decode loop allocates.
+// the sampled tokens and one host wait; nothing in the decode loop allocates. Decode steps
+// overlap: the next one is launched before the host waits for the current one where the
+// scheduler allows (engine.cpp).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,8 @@ class TokenObserver {
 
 struct RunOptions {
   bool use_graphs = true;   // replay the captured graphs (false: direct launches)
+  bool overlap_steps = true;  // launch a decode step before the host has the previous one's
+                              // tokens, where the scheduler allows (engine.cpp)
   bool all_logits = false;  // prefill computes every prompt token's logits (needs the config's too)
   bool keep_logits = false; // copy the logits of every producing position to the host (debug)
 };

@@ -35,7 +35,9 @@ Engine::Impl::Impl(const ModelProgram& p, const EngineConfig& c)
 }
 
 Engine::Impl::~Impl() {
-  if (stream.s) cudaStreamSynchronize(stream.s);  // nothing may still use the buffers freed next
+  // Nothing may still use the buffers freed next.
+  if (stream.s) cudaStreamSynchronize(stream.s);
+  if (copy_stream.s) cudaStreamSynchronize(copy_stream.s);
 }
 
 void Engine::Impl::select_device() {
@@ -52,8 +54,13 @@ void Engine::Impl::select_device() {
   LLC_CUDA(cudaGetDeviceProperties(&prop, config.device));
   info.device_name = prop.name;
   LLC_CUDA(cudaStreamCreateWithFlags(&stream.s, cudaStreamNonBlocking));
-  LLC_CUDA(cudaEventCreate(&ev_start.e));
-  LLC_CUDA(cudaEventCreate(&ev_end.e));
+  LLC_CUDA(cudaStreamCreateWithFlags(&copy_stream.s, cudaStreamNonBlocking));
+  for (int b = 0; b < 2; ++b) {
+    LLC_CUDA(cudaEventCreate(&ev_start[b].e));
+    LLC_CUDA(cudaEventCreate(&ev_end[b].e));
+    LLC_CUDA(cudaEventCreateWithFlags(&ev_uploaded[b].e, cudaEventDisableTiming));
+  }
+  LLC_CUDA(cudaEventCreateWithFlags(&ev_fetched.e, cudaEventDisableTiming));
 }
 
 void Engine::Impl::load_model_weights() {
@@ -83,9 +90,11 @@ void Engine::Impl::allocate_buffers() {
   prefill_layout = make_metadata_layout(max_tokens, b, config.all_logits ? max_tokens : b);
   decode_layout = make_metadata_layout(b, b, b);
   prefill_block.allocate(prefill_layout.bytes, "the prefill step metadata");
-  decode_block.allocate(decode_layout.bytes, "the decode step metadata");
   prefill_staging.allocate(prefill_layout.bytes, "the prefill metadata staging copy");
-  decode_staging.allocate(decode_layout.bytes, "the decode metadata staging copy");
+  for (int i = 0; i < 2; ++i) {
+    decode_block[i].allocate(decode_layout.bytes, "a decode step metadata block");
+    decode_staging[i].allocate(decode_layout.bytes, "a decode metadata staging copy");
+  }
 
   const size_t table_bytes = static_cast<size_t>(b + 1) * static_cast<size_t>(spec.max_context) *
                              sizeof(int32_t);
@@ -93,20 +102,28 @@ void Engine::Impl::allocate_buffers() {
   // Row max_batch (the pad row) must map every position to the pad slot 0; the other rows are
   // written by the program before they are read.
   LLC_CUDA(cudaMemsetAsync(slot_table.get(), 0, table_bytes, stream.s));
+  // Both blocks start as valid pad steps, so a block's token_ids hold valid ids from the start.
+  for (int i = 0; i < 2; ++i) {
+    pack_pad_decode_step(b, b, decode_layout, decode_staging[i].get());
+    LLC_CUDA(cudaMemcpyAsync(decode_block[i].get(), decode_staging[i].get(), decode_layout.bytes,
+                             cudaMemcpyHostToDevice, stream.s));
+  }
   prefill_meta = bind_metadata(prefill_layout, prefill_block.get(), slot_table.as<int32_t>());
-  decode_meta = bind_metadata(decode_layout, decode_block.get(), slot_table.as<int32_t>());
   prefill_rows = bind_sampling_rows(prefill_layout, prefill_block.get());
-  decode_rows = bind_sampling_rows(decode_layout, decode_block.get());
+  for (int i = 0; i < 2; ++i) {
+    decode_meta[i] = bind_metadata(decode_layout, decode_block[i].get(), slot_table.as<int32_t>());
+    decode_rows[i] = bind_sampling_rows(decode_layout, decode_block[i].get());
+  }
 
-  const size_t token_cap = static_cast<size_t>(std::max(max_tokens, b));
-  out_tokens.allocate(token_cap * sizeof(int32_t), "the sampled tokens");
-  host_tokens.allocate(token_cap * sizeof(int32_t), "the sampled tokens (host)");
+  out_tokens.allocate(static_cast<size_t>(max_tokens) * sizeof(int32_t), "the sampled tokens");
+  host_tokens.allocate(static_cast<size_t>(std::max(max_tokens, b)) * sizeof(int32_t),
+                       "the sampled tokens (host)");
 
   logit_rows_cap = logits_rows(spec, config.all_logits);
   logits.allocate(static_cast<size_t>(logit_rows_cap) * static_cast<size_t>(spec.vocab) * sizeof(float),
                   "the logits");
-  info.buffer_bytes = prefill_block.bytes() + decode_block.bytes() + slot_table.bytes() +
-                      out_tokens.bytes() + logits.bytes();
+  info.buffer_bytes = prefill_block.bytes() + decode_block[0].bytes() + decode_block[1].bytes() +
+                      slot_table.bytes() + out_tokens.bytes() + logits.bytes();
   LLC_CUDA(cudaStreamSynchronize(stream.s));
 }
 
@@ -132,15 +149,19 @@ void Engine::Impl::capture_decode_graphs() {
   if (spec.decode_short_kv_len > 0) kinds.push_back(true);
   for (int bucket : limits.graph_buckets) {
     for (bool short_kv : kinds) {
-      // 1. One uncaptured run over pad metadata: lazy set-up (GEMM algorithms) happens here.
-      pack_pad_decode_step(bucket, pad_row, decode_layout, decode_staging.get());
-      upload(decode_block, decode_staging, decode_layout.bytes);
-      enqueue_decode(bucket, short_kv, stream.s);
-      LLC_CUDA(cudaStreamSynchronize(stream.s));
-      LLC_CUDA(cudaGetLastError());
-      // 2. Capture the same calls.
-      graphs.capture(bucket, short_kv, stream.s,
-                     [this, bucket, short_kv](cudaStream_t s) { enqueue_decode(bucket, short_kv, s); });
+      for (int block = 0; block < 2; ++block) {
+        // 1. One uncaptured run over pad metadata: lazy set-up (GEMM algorithms) happens here.
+        pack_pad_decode_step(bucket, pad_row, decode_layout, decode_staging[block].get());
+        LLC_CUDA(cudaMemcpyAsync(decode_block[block].get(), decode_staging[block].get(),
+                                 decode_layout.bytes, cudaMemcpyHostToDevice, stream.s));
+        enqueue_decode(bucket, short_kv, block, stream.s);
+        LLC_CUDA(cudaStreamSynchronize(stream.s));
+        LLC_CUDA(cudaGetLastError());
+        // 2. Capture the same calls.
+        graphs.capture(bucket, short_kv, block, stream.s, [this, bucket, short_kv, block](cudaStream_t s) {
+          enqueue_decode(bucket, short_kv, block, s);
+        });
+      }
     }
   }
   LLC_CUDA(cudaStreamSynchronize(stream.s));

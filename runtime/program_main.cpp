@@ -73,6 +73,7 @@ void check_weights_dir(const CliOptions& o) {
 nlohmann::json settings_json(const CliOptions& o, const Engine& engine) {
   nlohmann::json s;
   s["cuda_graph"] = o.cuda_graph;
+  s["overlap_steps"] = o.overlap_steps;
   s["max_new_tokens"] = o.max_new_tokens;
   s["temperature"] = o.temperature;
   s["top_k"] = o.top_k;
@@ -155,6 +156,7 @@ int run_generate(const ModelProgram& program, const CliOptions& o, SteadyClock::
   }
   RunOptions ro;
   ro.use_graphs = o.cuda_graph;
+  ro.overlap_steps = o.overlap_steps;
   ro.all_logits = o.all_logits;
   ro.keep_logits = !o.dump_logits.empty();
   const double run_start_s = seconds_since(main_entry);

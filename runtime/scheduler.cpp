@@ -99,6 +99,7 @@ Scheduler::Scheduler(KVPool& pool, SchedulerLimits limits, std::vector<SequenceS
   plan_.new_slots.reserve(max_tokens);
   plan_.admitted.reserve(static_cast<size_t>(limits_.max_batch));
   live_.reserve(static_cast<size_t>(limits_.max_batch));
+  ahead_.reserve(static_cast<size_t>(limits_.max_batch));
 }
 
 bool Scheduler::can_admit_head() const {
@@ -130,6 +131,7 @@ const StepPlan& Scheduler::next_step() {
   plan_.admitted.clear();
   plan_.bucket = 0;
   plan_.max_q_len = 0;
+  plan_is_ahead_ = !ahead_.empty();
   if (has_unfinished_prefill() || can_admit_head()) {
     plan_prefill();
   } else if (!live_.empty()) {
@@ -144,8 +146,52 @@ const StepPlan& Scheduler::next_step() {
         std::to_string(pool_.capacity()) + " and " + std::to_string(pool_.free_rows()) +
         " free rows");
   }
+  if (plan_is_ahead_) check_plan_follows_ahead();
   awaiting_commit_ = true;
   return plan_;
+}
+
+void Scheduler::check_plan_follows_ahead() const {
+  // The device feeds entry i the token of the unresolved step's entry i: the sequences must match.
+  bool same = plan_.kind == StepKind::decode && plan_.entries.size() == ahead_.size();
+  for (size_t i = 0; same && i < ahead_.size(); ++i) same = plan_.entries[i].seq == ahead_[i].seq;
+  if (!same)
+    throw std::logic_error("scheduler: the step planned ahead does not decode the same sequences in "
+                           "the same order as the unresolved step");
+}
+
+bool Scheduler::can_plan_ahead() const {
+  if (!awaiting_commit_ || !ahead_.empty() || plan_.kind != StepKind::decode) return false;
+  for (const StepEntry& e : plan_.entries) {
+    const Sequence& s = seqs_[e.seq];
+    if (s.phase != SeqPhase::decode || !e.samples) return false;
+    if (s.n_cached < s.prompt_len) return false;  // the next input is a forced prompt id
+    if (s.n_generated + 1 >= s.max_new_tokens) return false;  // this token is its last
+  }
+  return !has_unfinished_prefill() && !can_admit_head();
+}
+
+void Scheduler::commit_ahead() {
+  if (!can_plan_ahead())
+    throw std::logic_error("scheduler: commit_ahead() of a step that cannot be planned ahead of");
+  for (const StepEntry& e : plan_.entries) {
+    Sequence& s = seqs_[e.seq];
+    ahead_.push_back({e.seq, s.context.size()});
+    s.context.push_back(kPendingToken);
+    ++s.n_generated;
+  }
+  awaiting_commit_ = false;
+}
+
+void Scheduler::resolve_ahead(const int32_t* sampled, std::vector<TokenEvent>& events) {
+  if (ahead_.empty()) throw std::logic_error("scheduler: resolve_ahead() without a step committed ahead");
+  events.clear();
+  for (size_t i = 0; i < ahead_.size(); ++i) {
+    Sequence& s = seqs_[ahead_[i].seq];
+    s.context[ahead_[i].context_index] = sampled[i];
+    events.push_back({ahead_[i].seq, sampled[i], true});
+  }
+  ahead_.clear();
 }
 
 void Scheduler::add_tokens(Sequence& s, int seq_index, int n, bool samples) {
@@ -232,11 +278,14 @@ void Scheduler::plan_decode() {
 
 void Scheduler::commit(const int32_t* sampled, std::vector<TokenEvent>& events) {
   if (!awaiting_commit_) throw std::logic_error("scheduler: commit() without a planned step");
+  if (!ahead_.empty())
+    throw std::logic_error("scheduler: commit() before resolve_ahead() of the step committed ahead");
   events.clear();
   for (size_t i = 0; i < plan_.entries.size(); ++i) {
     const StepEntry& e = plan_.entries[i];
     if (!e.samples) continue;
     Sequence& s = seqs_[e.seq];
+    if (s.phase == SeqPhase::finished) continue;  // ended by a token resolved after this plan
     s.phase = SeqPhase::decode;
     const int32_t token = sampled[i];
     if (s.n_cached < s.prompt_len) {
@@ -252,9 +301,14 @@ void Scheduler::commit(const int32_t* sampled, std::vector<TokenEvent>& events) 
 }
 
 void Scheduler::finish(int seq, FinishReason reason) {
-  if (awaiting_commit_) throw std::logic_error("scheduler: finish() between next_step() and commit()");
+  if (awaiting_commit_ && !plan_is_ahead_)
+    throw std::logic_error("scheduler: finish() between next_step() and commit()");
   if (seq < 0 || seq >= static_cast<int>(seqs_.size()))
     throw std::logic_error("scheduler: finish() of unknown sequence " + std::to_string(seq));
+  for (const PendingToken& p : ahead_)
+    if (p.seq == seq)
+      throw std::logic_error("scheduler: finish() of sequence " + std::to_string(seq) +
+                             " before its pending token is resolved");
   Sequence& s = seqs_[seq];
   if (s.phase != SeqPhase::decode)
     throw std::logic_error("scheduler: finish() of sequence " + std::to_string(seq) +

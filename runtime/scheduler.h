@@ -13,6 +13,17 @@
 //  - plans and commits alternate; a decode batch never exceeds the largest graph bucket.
 // Teacher forcing: the last n_forced prompt ids are not prefilled but fed one per decode step;
 // the token sampled while the next input is still forced is recorded as a "forced prediction".
+// Planning ahead (the engine's overlapped decode): while a decode step runs, the next one can be
+// planned and launched before the running step's tokens are known, when it is bound to decode the
+// same sequences in the same order, each fed the token the running step samples for it:
+//   plan N = next_step(); ...launch N...
+//   if (can_plan_ahead()) { commit_ahead(); plan N+1 = next_step(); ...launch N+1, entry i's input
+//                           token taken on the device from N's sampled row i... }
+//   ...wait for N...; resolve_ahead(tokens) if N was committed ahead, else commit(tokens); finish()
+// A sequence that a resolved token ends (EOS, a stop string) still has its entry in the step
+// planned ahead: finish() is allowed then and returns that step's slot with the others, and that
+// step's commit drops the entry. Scheduling is unchanged but for one thing: a request that such a
+// finish would let in is admitted one step later.
 #pragma once
 
 #include <cstdint>
@@ -123,7 +134,25 @@ class Scheduler {
   void commit(const int32_t* sampled, std::vector<TokenEvent>& events);
 
   // Ends a sequence (after its last committed token): returns its slots, row and reservation.
+  // Between next_step() and commit() only when that step was planned ahead, and never for a
+  // sequence whose token is still unresolved.
   void finish(int seq, FinishReason reason);
+
+  // Planning ahead (see the top of this file). can_plan_ahead(): the step planned last is an
+  // uncommitted decode step, no step is committed ahead, every entry's sequence is live, its next
+  // input is the token this step samples (not teacher-forced) and that token leaves it short of
+  // max_new_tokens, and no prefill would be chosen next.
+  bool can_plan_ahead() const;
+  // Commits the step planned last with its tokens unknown: each entry's sequence gets
+  // kPendingToken as its next context id (which the next plan's token_ids carry), counted as
+  // generated. Throws std::logic_error unless can_plan_ahead().
+  void commit_ahead();
+  // The tokens of the step committed ahead, in its entry order: they replace the pending ids, and
+  // one TokenEvent per entry is appended to `events` (cleared). Throws std::logic_error if no step
+  // is committed ahead.
+  void resolve_ahead(const int32_t* sampled, std::vector<TokenEvent>& events);
+  bool has_unresolved() const { return !ahead_.empty(); }
+  static constexpr int32_t kPendingToken = -1;
 
   const Sequence& sequence(int i) const { return seqs_.at(i); }
   int n_sequences() const { return static_cast<int>(seqs_.size()); }
@@ -137,6 +166,7 @@ class Scheduler {
   void plan_prefill();
   void plan_decode();
   void add_tokens(Sequence& s, int seq_index, int n, bool samples);
+  void check_plan_follows_ahead() const;
 
   KVPool& pool_;
   SchedulerLimits limits_;
@@ -145,7 +175,13 @@ class Scheduler {
   int next_waiting_ = 0;     // FIFO head: sequences [next_waiting_, n) wait
   int n_finished_ = 0;
   bool awaiting_commit_ = false;
+  bool plan_is_ahead_ = false;  // the step planned last was planned while a step was unresolved
   StepPlan plan_;
+  struct PendingToken {
+    int seq;
+    size_t context_index;
+  };
+  std::vector<PendingToken> ahead_;  // the step committed ahead, in entry order (empty: none)
 };
 
 }  // namespace llc

@@ -210,7 +210,7 @@ def check_id_runs(c, binary, tmp):
     max_new = 40
     want = [reference(p, max_new, stop_at_eos=False)[1] for p in prompts]
     results = {}
-    for name, extra in [("graphs", []), ("no-graphs", ["--no-cuda-graph"]),
+    for name, extra in [("graphs", []), ("no-graphs", ["--no-cuda-graph"]), ("no-overlap", ["--no-overlap"]),
                         ("small pool", ["--kv-tokens", "300"]), ("json", ["--json"])]:
         out = os.path.join(tmp, f"many_{len(results)}.json")
         args = ["--random-weights", "--max-new-tokens", str(max_new), "--ignore-eos", "--output-json", out]
@@ -234,6 +234,8 @@ def check_id_runs(c, binary, tmp):
                 c.check(False, "--json prints the results document", str(e))
     if "graphs" in results and "no-graphs" in results:
         c.check(results["graphs"] == results["no-graphs"], "CUDA graph on vs off: identical tokens")
+    if "graphs" in results and "no-overlap" in results:
+        c.check(results["graphs"] == results["no-overlap"], "overlapped decode on vs off: identical tokens")
 
     # 3. Sampling: the seed and step reach the sampler; identical with and without graphs.
     sampled = {}
@@ -308,6 +310,41 @@ def check_id_runs(c, binary, tmp):
             s = json.load(open(out))["sequences"][0]
             c.check(s["generated_ids"] == reference(eos_prompt, 150, stop_at_eos=False)[1]
                     and s["finish_reason"] == "length", "--ignore-eos runs to --max-new-tokens")
+
+    # 5b. EOS while requests wait for a row: the decode step planned ahead still holds the ended
+    #     sequence, whose token it drops, and the freed row admits the next request.
+    eos_prompts = []
+    for _ in range(200000):
+        if len(eos_prompts) == 3:
+            break
+        p = [rnd.randrange(3, V) for _ in range(rnd.randrange(3, 12))]
+        _, gen, why = reference(p, 60)
+        if why == "eos" and len(gen) > 2:
+            eos_prompts.append(p)
+    if len(eos_prompts) < 3:
+        c.skip("EOS while requests wait", "not enough prompts whose reference reaches EOS")
+    else:
+        mix = eos_prompts + [[rnd.randrange(3, V) for _ in range(rnd.randrange(2, 40))] for _ in range(9)]
+        rnd.shuffle(mix)
+        want = [reference(p, 60) for p in mix]
+        got_by_mode = {}
+        for name, extra in [("overlap", []), ("no-overlap", ["--no-overlap"])]:
+            out = os.path.join(tmp, f"eos_wait_{name}.json")
+            args = base + ["--max-new-tokens", "60", "--output-json", out] + extra
+            for p in mix:
+                args += ["--prompt-ids", ids_arg(p)]
+            rc, _, se = run(binary, args)
+            if not c.check(rc == 0, f"EOS with waiting requests ({name}) exits 0", se.strip()[-300:]):
+                continue
+            seqs = json.load(open(out))["sequences"]
+            got_by_mode[name] = [(s["generated_ids"], s["finish_reason"]) for s in seqs]
+            bad = [i for i, (w, s) in enumerate(zip(want, seqs))
+                   if s["generated_ids"] != w[1] or s["finish_reason"] != ("eos" if w[2] == "eos" else "length")]
+            c.check(not bad, f"EOS with waiting requests ({name}): every sequence matches the reference",
+                    f"sequences {bad} differ")
+        if len(got_by_mode) == 2:
+            c.check(got_by_mode["overlap"] == got_by_mode["no-overlap"],
+                    "EOS with waiting requests: overlapped decode on vs off identical")
 
     # 6. A prompt that exactly fills max_context.
     p = [rnd.randrange(3, V) for _ in range(MAX_CONTEXT - 5)]

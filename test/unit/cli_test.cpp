@@ -34,7 +34,7 @@ TEST(Cli, ParsesAGenerationRun) {
   const CliResult r = parse({"--weights", "/m", "--prompt", "hello world", "--prompt", "second",
                              "--prompt-ids", "1,2,3", "--max-new-tokens", "7", "--temperature", "0.8",
                              "--top-k", "40", "--top-p", "0.9", "--seed", "5", "--stop", "\n\n",
-                             "--stop", "END", "--ignore-eos", "--no-cuda-graph", "--kv-tokens", "5000",
+                             "--stop", "END", "--ignore-eos", "--no-cuda-graph", "--no-overlap", "--kv-tokens", "5000",
                              "--output-json", "o.json"});
   ASSERT_EQ(r.action, CliAction::run);
   const CliOptions& o = r.options;
@@ -49,6 +49,7 @@ TEST(Cli, ParsesAGenerationRun) {
   EXPECT_EQ(o.stop, (std::vector<std::string>{"\n\n", "END"}));
   EXPECT_TRUE(o.ignore_eos);
   EXPECT_FALSE(o.cuda_graph);
+  EXPECT_FALSE(o.overlap_steps);
   EXPECT_EQ(o.kv_tokens, 5000);
   EXPECT_EQ(o.output_json, "o.json");
   EXPECT_FALSE(o.bench);
@@ -59,6 +60,7 @@ TEST(Cli, Defaults) {
   EXPECT_EQ(o.max_new_tokens, 128);
   EXPECT_EQ(o.temperature, 0.0f);
   EXPECT_TRUE(o.cuda_graph);
+  EXPECT_TRUE(o.overlap_steps);
   EXPECT_DOUBLE_EQ(o.kv_cache_fraction, 0.90);
   EXPECT_EQ(o.kv_tokens, 0);
   EXPECT_FALSE(o.ignore_eos);
@@ -69,7 +71,7 @@ TEST(Cli, HelpAndVersionNeedNothingElse) {
   EXPECT_EQ(h.action, CliAction::help);
   for (const char* flag : {"--weights", "--prompt", "--prompts-file", "--prompt-ids", "--max-new-tokens",
                            "--temperature", "--top-k", "--top-p", "--seed", "--stop", "--ignore-eos",
-                           "--no-cuda-graph", "--kv-cache-fraction", "--kv-tokens", "--random-weights",
+                           "--no-cuda-graph", "--no-overlap", "--kv-cache-fraction", "--kv-tokens", "--random-weights",
                            "--tokenize", "--bench", "--batch-sizes", "--prompt-len", "--gen-len",
                            "--bench-runs", "--json", "--output-json", "--teacher-force", "--dump-logits",
                            "--all-logits", "--tokenizer", "--version"})

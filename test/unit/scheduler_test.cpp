@@ -8,6 +8,7 @@
 // consistent, every generated token equals the toy model's reference, and everything is
 // returned to the pool at the end.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -200,6 +201,81 @@ TEST(Scheduler, RejectsMisuse) {
   EXPECT_EQ(pool.free_slots(), pool.capacity());
 }
 
+TEST(Scheduler, PlansAheadOnlyWhenTheNextStepIsBound) {
+  KVPool pool(100, 1);
+  // Sequence 0: 2 forced ids, 4 new tokens; sequence 1 waits for a row.
+  Scheduler s(pool, limits(1, 8, 32, {1}), {seq({1, 2, 3, 4}, 4, 2), seq({5, 6}, 2)});
+  std::vector<TokenEvent> ev;
+  const int32_t t[1] = {9};
+  s.next_step();  // prefill of 2 ids
+  EXPECT_FALSE(s.can_plan_ahead()) << "a prefill step";
+  EXPECT_THROW(s.commit_ahead(), std::logic_error);
+  s.commit(t, ev);
+  s.next_step();  // decode feeding forced id 3; its draw predicts position 3, still forced
+  EXPECT_FALSE(s.can_plan_ahead()) << "the next input is a forced prompt id";
+  s.commit(t, ev);
+  s.next_step();  // feeds forced id 4; its draw is generated token 1 of 4
+  EXPECT_TRUE(s.can_plan_ahead());
+  s.commit_ahead();
+  EXPECT_TRUE(s.has_unresolved());
+  EXPECT_THROW(s.commit_ahead(), std::logic_error);
+  const StepPlan& ahead = s.next_step();
+  ASSERT_EQ(ahead.kind, StepKind::decode);
+  EXPECT_EQ(ahead.token_ids[0], Scheduler::kPendingToken);
+  EXPECT_EQ(ahead.positions[0], 4);
+  EXPECT_FALSE(s.can_plan_ahead()) << "one step ahead at most";
+  EXPECT_THROW(s.commit(t, ev), std::logic_error) << "the earlier step is unresolved";
+  EXPECT_THROW(s.finish(0, FinishReason::eos), std::logic_error) << "its token is unresolved";
+  const int32_t r[1] = {11};
+  s.resolve_ahead(r, ev);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].token, 11);
+  EXPECT_TRUE(ev[0].generated);
+  EXPECT_EQ(s.sequence(0).context[4], 11);
+  EXPECT_THROW(s.resolve_ahead(r, ev), std::logic_error);
+  // Tokens 2 and 3 of 4 are drawn by steps planned ahead; token 4 is the last.
+  for (int token = 2; token <= 3; ++token) {
+    EXPECT_TRUE(s.can_plan_ahead()) << "while token " << token << " is drawn";
+    s.commit_ahead();
+    s.next_step();
+    s.resolve_ahead(r, ev);
+  }
+  EXPECT_FALSE(s.can_plan_ahead()) << "the token being drawn is the sequence's last";
+  // A resolved token ends sequence 0 while the step planned ahead still holds its slot.
+  const int64_t free_before = pool.free_slots();
+  s.finish(0, FinishReason::stop);
+  EXPECT_EQ(pool.free_rows(), 1);
+  EXPECT_GT(pool.free_slots(), free_before);
+  s.commit(t, ev);
+  EXPECT_TRUE(ev.empty()) << "the finished sequence's token is dropped";
+  EXPECT_EQ(s.sequence(0).context.size(), 7u);
+  // Sequence 1 is admitted now; a decode step with a request waiting for a row is not bound.
+  EXPECT_EQ(s.next_step().kind, StepKind::prefill);
+  s.commit(t, ev);
+  s.next_step();
+  EXPECT_FALSE(s.can_plan_ahead()) << "its only new token is its last";
+  s.commit(t, ev);
+  s.finish(1, FinishReason::length);
+  EXPECT_TRUE(s.done());
+  EXPECT_EQ(pool.free_slots(), pool.capacity());
+}
+
+TEST(Scheduler, NoPlanningAheadWhileARequestCouldBeAdmitted) {
+  KVPool pool(100, 2);
+  Scheduler s(pool, limits(2, 8, 32, {1, 2}), {seq({1, 2}, 5)});
+  std::vector<TokenEvent> ev;
+  const int32_t t[1] = {9};
+  s.next_step();
+  s.commit(t, ev);
+  s.next_step();
+  EXPECT_TRUE(s.can_plan_ahead());
+  s.commit(t, ev);
+  // Finished between steps: nothing is live, so nothing is planned.
+  s.finish(0, FinishReason::eos);
+  EXPECT_FALSE(s.can_plan_ahead());
+  EXPECT_TRUE(s.done());
+}
+
 // --- the randomised simulation ---------------------------------------------------------------
 
 struct SimConfig {
@@ -210,10 +286,14 @@ struct SimConfig {
   int eos;  // -1: none
 };
 
-void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937& rng) {
+// Runs `specs` to completion. overlap: plan ahead whenever the scheduler allows (as the engine
+// does), feeding the step planned ahead its input ids from the running step's sampled rows, the
+// way the device does; the tokens must be the same as without. Returns the steps planned ahead.
+int simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937& rng, bool overlap) {
   SCOPED_TRACE("max_batch " + std::to_string(c.max_batch) + " max_prefill " + std::to_string(c.max_prefill) +
                " max_context " + std::to_string(c.max_context) + " slots " + std::to_string(c.n_slots) +
-               " requests " + std::to_string(specs.size()) + (c.all_logits ? " all_logits" : ""));
+               " requests " + std::to_string(specs.size()) + (c.all_logits ? " all_logits" : "") +
+               (overlap ? " overlap" : ""));
   const std::vector<SequenceSpec> original = specs;
   KVPool pool(c.n_slots, c.max_batch);
   Scheduler sched(pool, limits(c.max_batch, c.max_prefill, c.max_context, c.buckets), std::move(specs));
@@ -228,15 +308,20 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
   for (int i = 0; i < n; ++i) truth[static_cast<size_t>(i)] = original[static_cast<size_t>(i)].prompt;
   std::vector<int> admitted_order;
   std::vector<TokenEvent> events;
-  std::vector<int32_t> out, sampled;
+  std::vector<int32_t> out;
   const auto slots_held = [&] {
     size_t total = 0;
     for (int i = 0; i < n; ++i) total += sched.sequence(i).slots.size();
     return total;
   };
-  int steps = 0;
-  while (!sched.done()) {
-    ASSERT_LT(++steps, 100000) << "no progress";
+  // A step that ran on the simulated device and is not yet committed or resolved.
+  struct Ran {
+    std::vector<StepEntry> entries;
+    std::vector<int32_t> sampled;  // entry i's token
+  };
+  // Plans the next step, checks it, runs it on the device. ahead: its input ids are the sampled
+  // rows of `before` (the step still unresolved), not the plan's, which must be pending.
+  const auto plan_and_run = [&](bool ahead, const Ran* before, Ran& ran) {
     const size_t held_before = slots_held();
     const StepPlan& plan = sched.next_step();
     ASSERT_EQ(slots_held(), held_before + static_cast<size_t>(plan.n_tokens()))
@@ -248,6 +333,7 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
     ASSERT_EQ(plan.positions.size(), plan.token_ids.size());
     ASSERT_EQ(plan.new_slots.size(), plan.token_ids.size());
     if (plan.kind == StepKind::prefill) {
+      ASSERT_FALSE(ahead) << "only decode steps are planned ahead";
       ASSERT_LE(plan.n_tokens(), c.max_prefill);
     } else {
       ASSERT_EQ(plan.n_tokens(), plan.n_seqs());
@@ -257,6 +343,11 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
           ASSERT_EQ(plan.bucket, b) << "not the smallest bucket";
           break;
         }
+    }
+    if (ahead) {
+      ASSERT_EQ(plan.entries.size(), before->entries.size());
+      for (size_t i = 0; i < plan.entries.size(); ++i)
+        ASSERT_EQ(plan.entries[i].seq, before->entries[i].seq) << "entry i must follow entry i";
     }
     int offset = 0;
     std::set<int> seqs_in_step;
@@ -273,7 +364,10 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
       for (int k = 0; k < e.n_tokens; ++k) {
         const size_t t = static_cast<size_t>(e.token_begin + k);
         ASSERT_EQ(plan.positions[t], e.kv_len - e.n_tokens + k);
-        ASSERT_EQ(plan.token_ids[t], truth[static_cast<size_t>(e.seq)][static_cast<size_t>(plan.positions[t])]);
+        if (ahead)
+          ASSERT_EQ(plan.token_ids[t], Scheduler::kPendingToken);
+        else
+          ASSERT_EQ(plan.token_ids[t], truth[static_cast<size_t>(e.seq)][static_cast<size_t>(plan.positions[t])]);
         ASSERT_EQ(plan.new_slots[t], s.slots[static_cast<size_t>(plan.positions[t])]);
       }
     }
@@ -301,27 +395,63 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
     p = prefill ? pack_prefill_step(plan, sched, c.all_logits, layout, base)
                 : pack_decode_step(plan, sched, c.max_batch, layout, base);
     const StepMetadata m = bind_metadata(layout, base, nullptr);
+    if (ahead)
+      for (int i = 0; i < plan.n_seqs(); ++i) m.token_ids[i] = before->sampled[static_cast<size_t>(i)];
     const std::string err = dev.run(m, bind_sampling_rows(layout, base), p, prefill && c.all_logits, out);
     ASSERT_EQ(err, "");
-    sampled.assign(static_cast<size_t>(plan.n_seqs()), -1);
+    ran.entries = plan.entries;
+    ran.sampled.assign(static_cast<size_t>(plan.n_seqs()), -1);
     for (int i = 0; i < plan.n_seqs(); ++i) {
       const StepEntry& e = plan.entries[static_cast<size_t>(i)];
       const int row = prefill && c.all_logits ? e.token_begin + e.n_tokens - 1 : i;
-      sampled[static_cast<size_t>(i)] = out[static_cast<size_t>(row)];
+      ran.sampled[static_cast<size_t>(i)] = out[static_cast<size_t>(row)];
     }
     if (!prefill) {
       for (int b = plan.n_seqs(); b < plan.bucket; ++b) ASSERT_EQ(m.seq_rows[b], c.max_batch) << "pad row";
     }
+  };
 
-    sched.commit(sampled.data(), events);
+  Ran running, next;
+  bool have_running = false;
+  int steps = 0, steps_ahead = 0;
+  while (have_running || !sched.done()) {
+    if (++steps > 100000) {
+      ADD_FAILURE() << "no progress";
+      return steps_ahead;
+    }
+    if (!have_running) {
+      plan_and_run(false, nullptr, running);
+      if (::testing::Test::HasFatalFailure()) return steps_ahead;
+      have_running = true;
+    }
+    const bool ahead = overlap && sched.can_plan_ahead();
+    if (ahead) {
+      sched.commit_ahead();
+      plan_and_run(true, &running, next);
+      if (::testing::Test::HasFatalFailure()) return steps_ahead;
+      ++steps_ahead;
+    }
+    if (sched.has_unresolved())
+      sched.resolve_ahead(running.sampled.data(), events);
+    else
+      sched.commit(running.sampled.data(), events);
     for (const TokenEvent& ev : events) {
       const Sequence& s = sched.sequence(ev.seq);
       std::vector<int32_t>& ctx = truth[static_cast<size_t>(ev.seq)];
-      // The token predicts position s.n_cached; the reference sees the true context before it.
-      const int pos = s.n_cached;
+      // The token predicts position kv_len of its entry; the reference sees the true context before it.
+      const auto e = std::find_if(running.entries.begin(), running.entries.end(),
+                                  [&](const StepEntry& x) { return x.seq == ev.seq; });
+      if (e == running.entries.end()) {
+        ADD_FAILURE() << "an event for sequence " << ev.seq << ", which is not in the step";
+        return steps_ahead;
+      }
+      const int pos = e->kv_len;
       const SamplingRow row = make_sampling_row(s.sampling, pos);
-      ASSERT_EQ(ev.token, test::reference_next(ctx, pos, row, c.vocab)) << "sequence " << ev.seq;
-      ASSERT_EQ(ev.generated, pos >= s.prompt_len);
+      if (ev.token != test::reference_next(ctx, pos, row, c.vocab) || ev.generated != (pos >= s.prompt_len)) {
+        ADD_FAILURE() << "sequence " << ev.seq << ": token " << ev.token << " for position " << pos
+                      << (ev.generated ? " (generated)" : " (forced)") << " differs from the reference";
+        return steps_ahead;
+      }
       if (!ev.generated) continue;
       ctx.push_back(ev.token);
       FinishReason why = FinishReason::none;
@@ -330,7 +460,12 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
       else if (rng() % 50 == 0) why = FinishReason::stop;  // a stop string, as far as the scheduler knows
       if (why != FinishReason::none) sched.finish(ev.seq, why);
     }
+    if (ahead)
+      std::swap(running, next);
+    else
+      have_running = false;
   }
+  if (!overlap) EXPECT_EQ(steps_ahead, 0);
   // Everything returned; admission in request order; outputs match the truth.
   EXPECT_EQ(pool.free_slots(), pool.capacity());
   EXPECT_EQ(pool.free_rows(), c.max_batch);
@@ -345,11 +480,13 @@ void simulate(const SimConfig& c, std::vector<SequenceSpec> specs, std::mt19937&
     EXPECT_LE(s.n_generated, s.max_new_tokens);
     EXPECT_EQ(static_cast<int>(s.forced_predictions.size()), s.prompt_len - s.prefill_len);
   }
+  return steps_ahead;
 }
 
 TEST(SchedulerSimulation, RandomWorkloadsKeepEveryInvariant) {
   std::mt19937 rng(12345);
   auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)); };
+  int steps_ahead = 0, steps_ahead_without = 0;
   for (int trial = 0; trial < 300; ++trial) {
     SimConfig c;
     c.max_batch = pick(1, 9);
@@ -378,9 +515,16 @@ TEST(SchedulerSimulation, RandomWorkloadsKeepEveryInvariant) {
       }
       specs.push_back(std::move(s));
     }
-    simulate(c, std::move(specs), rng);
-    if (HasFatalFailure()) return;
+    // The same workload with and without planning ahead (each run draws its own stop events).
+    for (bool overlap : {false, true}) {
+      const int ahead = simulate(c, specs, rng, overlap);
+      (overlap ? steps_ahead : steps_ahead_without) += ahead;
+      if (HasFatalFailure() || HasNonfatalFailure()) return;
+    }
   }
+  std::printf("steps planned ahead: %d\n", steps_ahead);
+  EXPECT_EQ(steps_ahead_without, 0);
+  EXPECT_GT(steps_ahead, 0);
 }
 
 }  // namespace
