@@ -27,6 +27,8 @@ the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 Thread mapping: a block of WARPS warps owns R tiles of 16 weight rows (R = 1, or 2 for short
 prefills of larger N: row_tiles()); its warps split K into units of 32 * J elements (J 16-byte
 chunks per lane), warp w taking units w, w + WARPS, ... and each x chunk it loads feeds all R tiles.
+WARPS is 8, or 4 for a one-tile launch that fits the GPU in one wave only with 4 (warps_for: the
+8B's QKV).
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
 of weight rows n0+g and n0+g+8 (of each weight tile) and of x row g (of each batch tile): rows
 are read in contiguous 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
@@ -65,7 +67,8 @@ the start of the weight stream overlaps the previous kernel's tail.
 #include "templates/kernels/silu_mul.cuh"
 
 namespace gemv {
-constexpr int WARPS = 8;     // warps per block, splitting K
+constexpr int WARPS = 8;     // warps per block, splitting K (see warps_for: SMALL_WARPS for some N)
+constexpr int SMALL_WARPS = 4;
 constexpr int TILE_N = 16;   // weight rows per block (the mma's M)
 constexpr int TILE_M = 8;    // batch rows per B tile (the mma's N)
 
@@ -111,11 +114,11 @@ __device__ __forceinline__ int c_register(int i, int col) { return (i / 8) * 2 +
 
 // The block's sum of one C element (batch tile nt, register c, lane) over the warps' partials, in
 // warp order: the same sum whatever the batch.
-template <int NT>
-__device__ __forceinline__ float warp_order_sum(const float (&partial)[WARPS][NT][4][32], int nt, int c, int lane) {
+template <int NT, int W>
+__device__ __forceinline__ float warp_order_sum(const float (&partial)[W][NT][4][32], int nt, int c, int lane) {
   float total = 0.0f;
 #pragma unroll
-  for (int wp = 0; wp < WARPS; ++wp) total += partial[wp][nt][c][lane];
+  for (int wp = 0; wp < W; ++wp) total += partial[wp][nt][c][lane];
   return total;
 }
 
@@ -165,14 +168,14 @@ struct GemvFusion {
 // The roped QKV projection's epilogue (see GemvRope): from the warps' partial sums, each output
 // rounded to floatX as the plain GEMV's, then a Q or K pair roped exactly as rope_kv_store_kernel
 // (rope_rotate_pair) into out or its pool slot, or a V output copied into its pool slot.
-template <int ROPE_D, int NT, typename Scale>
-__device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::WARPS][NT][4][32], floatX* out,
+template <int ROPE_D, int NT, int W, typename Scale>
+__device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[W][NT][4][32], floatX* out,
                                                    int ld_out, const floatX* bias, int n_rows, int N, int n0,
                                                    bool rope_block, int pair0, const GemvRope<ROPE_D>& rope,
                                                    Scale&& row_scale) {
   using namespace gemv;
   const int outs = rope_block ? TILE_N / 2 : TILE_N;  // a rope block's 16 rows are 8 pairs
-  for (int e = threadIdx.x; e < NT * outs * TILE_M; e += WARPS * 32) {
+  for (int e = threadIdx.x; e < NT * outs * TILE_M; e += W * 32) {
     const int nt = e / (outs * TILE_M), i = e % outs, col = (e / outs) % TILE_M;
     const int m = nt * TILE_M + col;
     if (m >= n_rows) continue;
@@ -207,13 +210,15 @@ __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[gemv::
 
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
 // R: 16-row weight tiles per block (row_tiles()): each x chunk a warp loads feeds R tiles.
-// NORM, fusion: see GemvFusion (NORM for decode batches, NT <= 2).
-template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0, bool NORM = false>
-__global__ void __launch_bounds__(gemv::WARPS * 32)
+// NORM, fusion: see GemvFusion (NORM for decode batches, NT <= 2). W: warps per block (warps_for).
+template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0, bool NORM = false,
+          int W = gemv::WARPS>
+__global__ void __launch_bounds__(W * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N,
                 GemvRope<ROPE_D> rope, GemvFusion fusion) {
   using namespace gemv;
+  constexpr int WARPS = W;
   static_assert(!NORM || (NT <= 2 && R == 1), "gemv: the fused norm is a decode projection's");
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
   static_assert(ROPE_D == 0 || (R == 1 && !SWIGLU && std::is_same_v<OutT, floatX> && ROPE_D % TILE_N == 0),
@@ -407,6 +412,39 @@ __global__ void __launch_bounds__(gemv::WARPS * 32)
   }
 }
 
+namespace gemv {
+// How many blocks of W warps fit the device at once (every SM full), for K: measured on the plain
+// one-tile kernel, so that every variant of a projection (fused or not) makes the same choice.
+// 0 if the device cannot be asked.
+template <int K, int W>
+int resident_blocks() {
+  static const int blocks = [] {
+    int device = 0, sms = 0, per_sm = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<K, 1, 1, floatX, false, 0, false, W>,
+                                                      W * 32, 0) != cudaSuccess) {
+      cudaGetLastError();
+      return 0;
+    }
+    return sms * per_sm;
+  }();
+  return blocks;
+}
+// Warps per block of a one-tile launch of n_blocks blocks: WARPS, or SMALL_WARPS where that puts
+// every block on the GPU at once and WARPS does not. Such a projection is too small to stream at
+// full rate through a tail wave: the 8B's QKV (6144 rows, 384 blocks; 264 fit an H200 at 8 warps,
+// 660 at 4) took a decode step 4.000 -> 3.944 ms with 4 warps, while 4 warps on every projection
+// (docs/performance.md, log 38) lost 0.16 ms. A function of K, the row count and the device only,
+// never of the batch, so a row's sum is the same chain of instructions at every batch size (and
+// the same for the fused and plain kernels of one projection).
+template <int K>
+int warps_for(int n_blocks) {
+  const bool small = n_blocks > resident_blocks<K, WARPS>() && n_blocks <= resident_blocks<K, SMALL_WARPS>();
+  return small ? SMALL_WARPS : WARPS;
+}
+}  // namespace gemv
+
 template <int K, int NT, typename OutT, bool SWIGLU, bool NORM = false>
 void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX* w, const floatX* bias,
                  int n_rows, int N, cudaStream_t stream, GemvFusion fusion = {}) {
@@ -418,8 +456,13 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
       return;
     }
   }
-  launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, CEIL_DIV(N, OUTS), gemv::WARPS * 32, 0, stream, out, ld_out,
-             x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
+  const int blocks = CEIL_DIV(N, OUTS);
+  if (gemv::warps_for<K>(blocks) == gemv::SMALL_WARPS)
+    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, gemv::SMALL_WARPS>, blocks, gemv::SMALL_WARPS * 32, 0,
+               stream, out, ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
+  else
+    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, blocks, gemv::WARPS * 32, 0, stream, out, ld_out, x, ld_x,
+               w, bias, n_rows, N, GemvRope<0>{}, fusion);
 }
 
 // A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
@@ -487,9 +530,16 @@ void gemv_qkv_rope_launch(const char* launcher, floatX* q, int ld_q, const float
   rope.positions = positions, rope.new_slots = new_slots;
   rope.k_cache = k_cache, rope.v_cache = v_cache, rope.kv_row = KV_HEADS * HEAD_DIM;
   rope.table = table;
+  const int blocks = CEIL_DIV(N, gemv::TILE_N);
+  const bool small = gemv::warps_for<K>(blocks) == gemv::SMALL_WARPS;
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
-    launch_pdl(gemv_kernel<K, decltype(tiles)::value, 1, floatX, false, HEAD_DIM, NORM>, CEIL_DIV(N, gemv::TILE_N),
-               gemv::WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
+    constexpr int NT = decltype(tiles)::value;
+    if (small)
+      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM, gemv::SMALL_WARPS>, blocks,
+                 gemv::SMALL_WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
+    else
+      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM>, blocks, gemv::WARPS * 32, 0, stream, q, ld_q, x,
+                 ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
   });
 }
 template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>

@@ -513,10 +513,24 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
 
 }  // namespace
 
+// gemv::warps_for: the GPU is asked how many blocks fit it (a device that answers 0 would silently
+// keep 8 warps everywhere), and the rule is the documented one around those counts.
+void check_warps_for() {
+  const int fit8 = gemv::resident_blocks<4096, gemv::WARPS>(), fit4 = gemv::resident_blocks<4096, gemv::SMALL_WARPS>();
+  bool ok = fit8 > 0 && fit4 > fit8;
+  for (int n : {1, fit8, fit8 + 1, fit4, fit4 + 1, 4 * fit4})
+    ok &= gemv::warps_for<4096>(n) == (n > fit8 && n <= fit4 ? gemv::SMALL_WARPS : gemv::WARPS);
+  check(ok, "gemv_warps_for/K4096",
+        fmt_str("%d blocks fit at 8 warps, %d at 4; the 8B QKV (384 blocks) gets %d warps", fit8, fit4,
+                gemv::warps_for<4096>(384)));
+}
+
 void run_gemv_tests() {
   Rng rng(91);
+  check_warps_for();
   for (int rows : {1, 3, 16}) {
     check_gemv<2048, floatX>("qkv", 3072, rows, false, rng);
+    check_gemv<4096, floatX>("qkv_8b", 6144, rows, rows == 3, rng);  // 4 warps a block on an H200
     check_gemv<1536, floatX>("qkv_bias", 2048, rows, true, rng);
     check_gemv<5632, floatX>("down_odd_n", 1001, rows, false, rng);
     check_gemv<2048, float>("lm_head_f32", 4099, rows, false, rng);
@@ -549,6 +563,8 @@ void run_gemv_tests() {
   check_residual_matches_unfused<14336>("down_8b", 4096, 1, false, false, rng);
   check_residual_matches_unfused<14336>("down_8b", 4096, 16, true, true, rng);
   check_batch_invariance<2048, floatX, Variant::kNorm>("norm_qkv_1b", 3072, rng);
+  check_batch_invariance<4096, floatX>("qkv_8b", 6144, rng);  // gemv::warps_for's 4-warp blocks (H200)
+  check_batch_invariance<4096, floatX, Variant::kNorm>("norm_qkv_8b", 6144, rng);
   check_batch_invariance<4096, floatX, Variant::kNorm>("norm_odd_n", 1001, rng);
   check_batch_invariance<2048, floatX, Variant::kSwigluNorm>("swiglu_norm_odd_i", 1001, rng);
   check_batch_invariance<2048, floatX, Variant::kResidual>("residual_o_proj_1b", 2048, rng);
