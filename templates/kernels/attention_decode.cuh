@@ -2,8 +2,8 @@
 Decode attention (one new query token per sequence) by flash-decoding, with a one-block path for
 short sequences. Per sequence, by its own kv_len alone (so a sequence gets the same arithmetic alone
 or in any batch):
-- short (kv_len <= SHORT_ROWS): one block of SHORT_WARPS warps per (sequence, KV head) walks all
-  rows and writes the output (the short kernel): no partials, no merge;
+- short (kv_len <= SHORT_ROWS): one block of short_warps<HEAD_DIM>() warps per (sequence, KV head)
+  walks all rows and writes the output (the short kernel): no partials, no merge;
 - long: the KV range is cut into at most KV_SPLITS parts of at least MIN_SPLIT_ROWS rows (one KV
   tile per warp); the split kernel computes, per (sequence, KV head, split), fp32 partial outputs
   and log-sum-exps of all N_HEADS/N_KV_HEADS query heads of that KV head (each K/V row is read from
@@ -26,11 +26,17 @@ used_splits(kv_len) records are written and read.
 
 namespace flash_decoding {
 constexpr int WARPS = 4;   // warps per split-kernel block; each runs its own pipeline over its own KV tiles
-constexpr int SHORT_WARPS = 8;  // warps per short-kernel block
 constexpr int KT = 16;     // KV rows per warp tile (one k-step of P V, two n-tiles of S)
 constexpr int STAGES = 2;  // cp.async stages per warp
 constexpr int MIN_SPLIT_ROWS = WARPS * KT;  // a split gives each warp at least one tile
-constexpr int SHORT_ROWS = SHORT_WARPS * KT * 4;  // short sequences: at most 4 tiles per warp
+constexpr int SHORT_ROWS = 512;  // short sequences: at most 4 tiles per warp of 8
+// Warps per short-kernel block: 12 at head dim 64 (at most 3 tiles a warp; log 43 of
+// docs/performance.md: the 1B's step -0.005 / -0.014 ms at batch 1 / 4 against 8), 8 at 128, where
+// 12 warps cap the kernel at 168 registers and spill (the 8B's step +0.4 ms).
+template <int HEAD_DIM>
+constexpr int short_warps() {
+  return HEAD_DIM <= 64 ? 12 : 8;
+}
 
 __host__ __device__ __forceinline__ bool short_sequence(int kv_len) { return kv_len <= SHORT_ROWS; }
 
@@ -61,7 +67,7 @@ constexpr size_t flash_decoding_smem_bytes() {
 }
 
 /*
-Split kernel (SHORT = false, WARPS_ = WARPS) and short kernel (SHORT = true, WARPS_ = SHORT_WARPS).
+Split kernel (SHORT = false, WARPS_ = WARPS) and short kernel (SHORT = true, WARPS_ = short_warps<D>()).
 Block (split, kvh, b): GROUP = N_HEADS / N_KV_HEADS query heads h = kvh*GROUP + r.
   split kernel, long sequences: rows [begin, end) of sequence b, chunk = split_rows(kv_len),
     begin = split*chunk; writes the record (o_split, lse) of the split;
@@ -360,8 +366,8 @@ void flash_decoding_forward(floatX* out /*[n_seqs, ld_out] head h at columns h*H
                             int n_seqs, int max_kv_len, float scale,
                             float* workspace /*[flash_decoding_workspace_floats(>= n_seqs)]*/,
                             cudaStream_t stream) {
-  using flash_decoding::SHORT_WARPS;
   using flash_decoding::WARPS;
+  constexpr int SHORT_WARPS = flash_decoding::short_warps<HEAD_DIM>();
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "flash decoding: HEAD_DIM must be 64 or 128");
   static_assert(N_HEADS % N_KV_HEADS == 0, "flash decoding: N_HEADS % N_KV_HEADS != 0");
   static_assert(N_HEADS / N_KV_HEADS <= 16, "flash decoding: at most 16 query heads per KV head");
