@@ -27,8 +27,8 @@ the FMAs and x conversions at batch 4 and fell to 0.58 of copy bandwidth).
 Thread mapping: a block of WARPS warps owns R tiles of 16 weight rows (R = 1, or 2 for short
 prefills of larger N: row_tiles()); its warps split K into units of 32 * J elements (J 16-byte
 chunks per lane), warp w taking units w, w + WARPS, ... and each x chunk it loads feeds all R tiles.
-WARPS is 8, or 4 for a one-tile launch that fits the GPU in one wave only with 4 (warps_for: the
-8B's QKV).
+WARPS is 8, or 4 or 16 for some one-tile launches by their shape (warps_for: the 8B's QKV, the
+1B's down projection).
 Lane (g = lane / 4, t = lane % 4) loads, per unit and j, the 16-byte chunk at k = u*32J + 32j + 8t
 of weight rows n0+g and n0+g+8 (of each weight tile) and of x row g (of each batch tile): rows
 are read in contiguous 64-byte pieces, 32J*2 contiguous bytes per row per unit, streamed past L1.
@@ -67,8 +67,9 @@ the start of the weight stream overlaps the previous kernel's tail.
 #include "templates/kernels/silu_mul.cuh"
 
 namespace gemv {
-constexpr int WARPS = 8;     // warps per block, splitting K (see warps_for: SMALL_WARPS for some N)
+constexpr int WARPS = 8;     // warps per block, splitting K (warps_for: 4 or 16 for some shapes)
 constexpr int SMALL_WARPS = 4;
+constexpr int WIDE_WARPS = 16;
 constexpr int TILE_N = 16;   // weight rows per block (the mma's M)
 constexpr int TILE_M = 8;    // batch rows per B tile (the mma's N)
 
@@ -431,17 +432,41 @@ int resident_blocks() {
   }();
   return blocks;
 }
-// Warps per block of a one-tile launch of n_blocks blocks: WARPS, or SMALL_WARPS where that puts
-// every block on the GPU at once and WARPS does not. Such a projection is too small to stream at
-// full rate through a tail wave: the 8B's QKV (6144 rows, 384 blocks; 264 fit an H200 at 8 warps,
-// 660 at 4) took a decode step 4.000 -> 3.944 ms with 4 warps, while 4 warps on every projection
-// (docs/performance.md, log 38) lost 0.16 ms. A function of K, the row count and the device only,
-// never of the batch, so a row's sum is the same chain of instructions at every batch size (and
-// the same for the fused and plain kernels of one projection).
+// K units of the one-tile kernel (see "Thread mapping").
+template <int K>
+constexpr int units() {
+  return K / (32 * chunks_per_lane<K>());
+}
+// Warps per block of a one-tile launch of n_blocks blocks, by the shape and the device alone -
+// never the batch, so a row's sum is the same chain of instructions at every batch size, and the
+// fused and plain kernels of one projection choose alike:
+// - WIDE_WARPS where every block fits the GPU at once at that width (at most one block an SM)
+//   and K gives each warp at least two units: an SM then keeps twice the weight bytes in flight
+//   (each warp has two units in flight). The 1B's down projection (2048 x 8192, 128 blocks):
+//   decode step 0.810 -> 0.775 ms.
+// - SMALL_WARPS where only that puts every block on the GPU at once: a projection too small to
+//   stream at full rate through a tail wave. The 8B's QKV (6144 rows, 384 blocks; 264 fit an H200
+//   at 8 warps, 660 at 4): decode step 4.000 -> 3.944 ms.
+// - WARPS otherwise (4 warps on every projection lost 0.16 ms on the 8B: docs/performance.md,
+//   log 38).
 template <int K>
 int warps_for(int n_blocks) {
+  if constexpr (units<K>() >= 2 * WIDE_WARPS) {
+    if (n_blocks <= resident_blocks<K, WIDE_WARPS>()) return WIDE_WARPS;
+  }
   const bool small = n_blocks > resident_blocks<K, WARPS>() && n_blocks <= resident_blocks<K, SMALL_WARPS>();
   return small ? SMALL_WARPS : WARPS;
+}
+// Calls launch(std::integral_constant<int, W>) with W = warps_for<K>(n_blocks), instantiating
+// WIDE_WARPS only for the K that can use it.
+template <int K, typename Launch>
+void with_warps(int n_blocks, Launch&& launch) {
+  const int warps = warps_for<K>(n_blocks);
+  if constexpr (units<K>() >= 2 * WIDE_WARPS) {
+    if (warps == WIDE_WARPS) return launch(std::integral_constant<int, WIDE_WARPS>{});
+  }
+  if (warps == SMALL_WARPS) return launch(std::integral_constant<int, SMALL_WARPS>{});
+  launch(std::integral_constant<int, WARPS>{});
 }
 }  // namespace gemv
 
@@ -457,12 +482,11 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
     }
   }
   const int blocks = CEIL_DIV(N, OUTS);
-  if (gemv::warps_for<K>(blocks) == gemv::SMALL_WARPS)
-    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, gemv::SMALL_WARPS>, blocks, gemv::SMALL_WARPS * 32, 0,
-               stream, out, ld_out, x, ld_x, w, bias, n_rows, N, GemvRope<0>{}, fusion);
-  else
-    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM>, blocks, gemv::WARPS * 32, 0, stream, out, ld_out, x, ld_x,
-               w, bias, n_rows, N, GemvRope<0>{}, fusion);
+  gemv::with_warps<K>(blocks, [&](auto warps) {
+    constexpr int W = decltype(warps)::value;
+    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, W>, blocks, W * 32, 0, stream, out, ld_out, x, ld_x, w,
+               bias, n_rows, N, GemvRope<0>{}, fusion);
+  });
 }
 
 // A GEMV launcher's preconditions (this header's and gemv_prefill.cuh's): false when there is
@@ -531,15 +555,12 @@ void gemv_qkv_rope_launch(const char* launcher, floatX* q, int ld_q, const float
   rope.k_cache = k_cache, rope.v_cache = v_cache, rope.kv_row = KV_HEADS * HEAD_DIM;
   rope.table = table;
   const int blocks = CEIL_DIV(N, gemv::TILE_N);
-  const bool small = gemv::warps_for<K>(blocks) == gemv::SMALL_WARPS;
   gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
-    constexpr int NT = decltype(tiles)::value;
-    if (small)
-      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM, gemv::SMALL_WARPS>, blocks,
-                 gemv::SMALL_WARPS * 32, 0, stream, q, ld_q, x, ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
-    else
-      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM>, blocks, gemv::WARPS * 32, 0, stream, q, ld_q, x,
-                 ld_x, w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
+    gemv::with_warps<K>(blocks, [&](auto warps) {
+      constexpr int NT = decltype(tiles)::value, W = decltype(warps)::value;
+      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM, W>, blocks, W * 32, 0, stream, q, ld_q, x, ld_x,
+                 w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
+    });
   });
 }
 template <int K, int MAX_ROWS, int HEAD_DIM, int KV_HEADS>

@@ -514,23 +514,35 @@ void bench_gemv(const char* name, int N, double copy_gbps) {
 }  // namespace
 
 // gemv::warps_for: the GPU is asked how many blocks fit it (a device that answers 0 would silently
-// keep 8 warps everywhere), and the rule is the documented one around those counts.
-void check_warps_for() {
-  const int fit8 = gemv::resident_blocks<4096, gemv::WARPS>(), fit4 = gemv::resident_blocks<4096, gemv::SMALL_WARPS>();
-  bool ok = fit8 > 0 && fit4 > fit8;
-  for (int n : {1, fit8, fit8 + 1, fit4, fit4 + 1, 4 * fit4})
-    ok &= gemv::warps_for<4096>(n) == (n > fit8 && n <= fit4 ? gemv::SMALL_WARPS : gemv::WARPS);
-  check(ok, "gemv_warps_for/K4096",
-        fmt_str("%d blocks fit at 8 warps, %d at 4; the 8B QKV (384 blocks) gets %d warps", fit8, fit4,
-                gemv::warps_for<4096>(384)));
+// keep 8 warps everywhere), and the rule is the documented one around those counts: 16 warps up
+// to what fits at 16 where K has 2 units a warp (K = 8192), never where it has not (K = 2048);
+// else 4 between what fits at 8 and at 4.
+template <int K>
+void check_warps_for(const char* projection, int projection_blocks) {
+  const int fit16 = gemv::resident_blocks<K, gemv::WIDE_WARPS>();
+  const int fit8 = gemv::resident_blocks<K, gemv::WARPS>(), fit4 = gemv::resident_blocks<K, gemv::SMALL_WARPS>();
+  const bool wide_ok = gemv::units<K>() >= 2 * gemv::WIDE_WARPS;
+  bool ok = fit16 > 0 && fit8 > fit16 && fit4 > fit8;
+  for (int n : {1, fit16, fit16 + 1, fit8, fit8 + 1, fit4, fit4 + 1, 4 * fit4}) {
+    const int want = wide_ok && n <= fit16 ? gemv::WIDE_WARPS
+                     : n > fit8 && n <= fit4 ? gemv::SMALL_WARPS
+                                             : gemv::WARPS;
+    ok &= gemv::warps_for<K>(n) == want;
+  }
+  check(ok, fmt_str("gemv_warps_for/K%d", K),
+        fmt_str("%d blocks fit at 16 warps, %d at 8, %d at 4; %s (%d blocks) gets %d warps", fit16, fit8, fit4,
+                projection, projection_blocks, gemv::warps_for<K>(projection_blocks)));
 }
 
 void run_gemv_tests() {
   Rng rng(91);
-  check_warps_for();
+  check_warps_for<4096>("the 8B QKV", 384);
+  check_warps_for<8192>("the 1B down", 128);
+  check_warps_for<2048>("the 1B o_proj", 128);
   for (int rows : {1, 3, 16}) {
     check_gemv<2048, floatX>("qkv", 3072, rows, false, rng);
     check_gemv<4096, floatX>("qkv_8b", 6144, rows, rows == 3, rng);  // 4 warps a block on an H200
+    check_gemv<8192, floatX>("down_1b", 2048, rows, rows == 1, rng);   // 16 warps a block
     check_gemv<1536, floatX>("qkv_bias", 2048, rows, true, rng);
     check_gemv<5632, floatX>("down_odd_n", 1001, rows, false, rng);
     check_gemv<2048, float>("lm_head_f32", 4099, rows, false, rng);
@@ -560,10 +572,13 @@ void run_gemv_tests() {
     }
   }
   check_qkv_rope_matches_unfused<4096, 128, 8, true>(32, 16, false, rng);  // Llama-3.1-8B
+  check_residual_matches_unfused<8192>("down_1b", 2048, 1, false, false, rng);  // 16 warps a block
+  check_residual_matches_unfused<8192>("down_1b", 2048, 16, true, true, rng);
   check_residual_matches_unfused<14336>("down_8b", 4096, 1, false, false, rng);
   check_residual_matches_unfused<14336>("down_8b", 4096, 16, true, true, rng);
   check_batch_invariance<2048, floatX, Variant::kNorm>("norm_qkv_1b", 3072, rng);
   check_batch_invariance<4096, floatX>("qkv_8b", 6144, rng);  // gemv::warps_for's 4-warp blocks (H200)
+  check_batch_invariance<8192, floatX, Variant::kResidual>("residual_down_1b", 2048, rng);  // 16 warps
   check_batch_invariance<4096, floatX, Variant::kNorm>("norm_qkv_8b", 6144, rng);
   check_batch_invariance<4096, floatX, Variant::kNorm>("norm_odd_n", 1001, rng);
   check_batch_invariance<2048, floatX, Variant::kSwigluNorm>("swiglu_norm_odd_i", 1001, rng);
