@@ -102,12 +102,6 @@ void Engine::Impl::allocate_buffers() {
   // Row max_batch (the pad row) must map every position to the pad slot 0; the other rows are
   // written by the program before they are read.
   LLC_CUDA(cudaMemsetAsync(slot_table.get(), 0, table_bytes, stream.s));
-  // Both blocks start as valid pad steps, so a block's token_ids hold valid ids from the start.
-  for (int i = 0; i < 2; ++i) {
-    pack_pad_decode_step(b, b, decode_layout, decode_staging[i].get());
-    LLC_CUDA(cudaMemcpyAsync(decode_block[i].get(), decode_staging[i].get(), decode_layout.bytes,
-                             cudaMemcpyHostToDevice, stream.s));
-  }
   prefill_meta = bind_metadata(prefill_layout, prefill_block.get(), slot_table.as<int32_t>());
   prefill_rows = bind_sampling_rows(prefill_layout, prefill_block.get());
   for (int i = 0; i < 2; ++i) {
