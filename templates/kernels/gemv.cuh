@@ -55,6 +55,12 @@ are refilled with the next unit's chunk as soon as its mma are issued: as many b
 without a second set of registers.
 PDL (common.cuh): each warp loads its first unit's weights (constant data) before pdl_wait(), so
 the start of the weight stream overlaps the previous kernel's tail.
+Tile loop (TILE_LOOP, decode batches): a launch of more 16-row tiles than fit the GPU at once
+(the 1B's gate/up: 1024 tiles, 264 blocks of 8 warps fit an H200) runs as fewer blocks that each
+take every gridDim.x-th tile, and a warp's double buffer runs on from one tile's last unit into
+the next tile's first, so the weight stream does not stop while a block sums and stores a tile.
+Otherwise blocks of one round trip each (K = 2048: two units a warp) come and go in waves, and a
+new block's first loads go out only once an old block has left. gemv::launch_tiles chooses.
 */
 #pragma once
 
@@ -212,8 +218,12 @@ __device__ __forceinline__ void gemv_rope_epilogue(const float (&partial)[W][NT]
 // NT: batch tiles of 8 rows (n_rows <= 8 * NT). SWIGLU: N = I features from a (2I, K) weight.
 // R: 16-row weight tiles per block (row_tiles()): each x chunk a warp loads feeds R tiles.
 // NORM, fusion: see GemvFusion (NORM for decode batches, NT <= 2). W: warps per block (warps_for).
+// TILE_LOOP (decode tiles, R = 1): block b computes the tiles b, b + gridDim.x, ... of the launch's
+// CEIL_DIV(N, OUTS), for projections of more tiles than fit the GPU at once (gemv::tile_loop_blocks);
+// each warp's double buffer runs on across the block's tiles, so the next tile's first units
+// stream in while the block sums and stores the current one. Without it, one tile a block.
 template <int K, int NT, int R, typename OutT, bool SWIGLU, int ROPE_D = 0, bool NORM = false,
-          int W = gemv::WARPS>
+          int W = gemv::WARPS, bool TILE_LOOP = false>
 __global__ void __launch_bounds__(W * 32)
     gemv_kernel(OutT* __restrict__ out, int ld_out, const floatX* __restrict__ x, int ld_x,
                 const floatX* __restrict__ w, const floatX* __restrict__ bias, int n_rows, int N,
@@ -224,6 +234,7 @@ __global__ void __launch_bounds__(W * 32)
   static_assert(!SWIGLU || std::is_same_v<OutT, floatX>, "gemv: the SwiGLU output is an activation");
   static_assert(ROPE_D == 0 || (R == 1 && !SWIGLU && std::is_same_v<OutT, floatX> && ROPE_D % TILE_N == 0),
                 "gemv: the roped QKV projection is a decode projection, HEAD_DIM a multiple of 16");
+  static_assert(!TILE_LOOP || (R == 1 && NT <= 2), "gemv: the tile loop is a decode projection's");
   constexpr int J = chunks_per_lane<K>();
   constexpr int UNITS = K / (32 * J);
   constexpr int OUTS = SWIGLU ? TILE_N / 2 : TILE_N;  // output features per weight tile
@@ -231,42 +242,58 @@ __global__ void __launch_bounds__(W * 32)
   // registers for that, so they refill each chunk's registers with the next unit's chunk as soon
   // as its mma are issued: the same bytes in flight, one set of registers.
   constexpr bool REFILL = R > 1;
-  __shared__ float partial[WARPS][NT][4][32];  // [warp][batch tile][c register][lane]
+  // The tile loop alternates two buffers, so that a block's next tile need not wait at a barrier
+  // until every thread has read the current tile's sums.
+  constexpr int BUFFERS = TILE_LOOP ? 2 : 1;
+  __shared__ float partial[BUFFERS][WARPS][NT][4][32];  // [buffer][warp][batch tile][c register][lane]
   __shared__ float sumsq[NORM ? WARPS : 1][NT][TILE_M];  // NORM: each warp's sum of x^2 per row
   float sq[NT];  // NORM: this lane's sum of x^2 (row g of each batch tile, its k's)
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) sq[nt] = 0.0f;
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
-  const int n0 = blockIdx.x * R * OUTS;
+  const int n_tiles = CEIL_DIV(N, R * OUTS);
+  int tile = blockIdx.x;
+  int n0 = 0;
   // Weight rows of tile r's mma rows g and g + 8: 16 consecutive rows, or feature
   // n0 + r*OUTS + g's gate and up rows.
   // ROPE_D: a block of the Q and K rows holds 8 rotation pairs, rows d and d + ROPE_D / 2 of one
   // head (d = pair0 + g), as mma rows g and g + 8, so one thread holds both sums of a pair.
   bool rope_block = false;
-  int pair0 = 0;  // the block's first row d (head * ROPE_D + 8 * (block's index in the head))
-  if constexpr (ROPE_D > 0) {
-    rope_block = n0 < rope.qk_features;
-    pair0 = (n0 / ROPE_D) * ROPE_D + (n0 % ROPE_D) / 2;
-  }
+  int pair0 = 0;  // the tile's first row d (head * ROPE_D + 8 * (tile's index in the head))
   const floatX* w_lo[R];
   const floatX* w_hi[R];
+  // Tile tile_index's weights for this lane (its rows, at its k offset), and its rope pairing.
+  auto tile_weights = [&](int tile_index, int r, const floatX*& lo, const floatX*& hi, bool& rope_pairs,
+                          int& first_pair) {
+    const int first_row = tile_index * R * OUTS;
+    if constexpr (ROPE_D > 0) {
+      rope_pairs = first_row < rope.qk_features;
+      first_pair = (first_row / ROPE_D) * ROPE_D + (first_row % ROPE_D) / 2;
+    }
+    int row_lo = min(first_row + r * OUTS + g, N - 1);
+    int row_hi = SWIGLU ? N + row_lo : min(first_row + r * OUTS + g + 8, N - 1);
+    if (rope_pairs) row_lo = first_pair + g, row_hi = row_lo + ROPE_D / 2;
+    lo = w + (size_t)row_lo * K + t * 8;
+    hi = w + (size_t)row_hi * K + t * 8;
+  };
+  auto start_tile = [&](int tile_index) {
+    n0 = tile_index * R * OUTS;
 #pragma unroll
-  for (int r = 0; r < R; ++r) {
-    int row_lo = min(n0 + r * OUTS + g, N - 1);
-    int row_hi = SWIGLU ? N + row_lo : min(n0 + r * OUTS + g + 8, N - 1);
-    if (rope_block) row_lo = pair0 + g, row_hi = row_lo + ROPE_D / 2;
-    w_lo[r] = w + (size_t)row_lo * K + t * 8;
-    w_hi[r] = w + (size_t)row_hi * K + t * 8;
-  }
+    for (int r = 0; r < R; ++r) tile_weights(tile_index, r, w_lo[r], w_hi[r], rope_block, pair0);
+  };
+  start_tile(tile);
 
   float acc[R][NT][4];
+  auto clear_acc = [&] {
 #pragma unroll
-  for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r)
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+      for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-      for (int c = 0; c < 4; ++c) acc[r][nt][c] = 0.0f;
+        for (int c = 0; c < 4; ++c) acc[r][nt][c] = 0.0f;
+  };
+  clear_acc();
 
   x128 wl[R][J], wh[R][J];
   if (warp < UNITS)
@@ -277,86 +304,20 @@ __global__ void __launch_bounds__(W * 32)
   // The residual of the one output this thread will store (decode tiles: NT * OUTS * TILE_M <= the
   // block's threads), loaded now so that the epilogue does not wait a round trip for it.
   float residual_in = 0.0f;
-  if constexpr (std::is_same_v<OutT, floatX> && !SWIGLU && ROPE_D == 0 && R == 1 && NT <= 2) {
-    const int e = threadIdx.x, i = e % OUTS, col = (e / OUTS) % TILE_M, m = (e / (OUTS * TILE_M)) * TILE_M + col;
-    if (fusion.residual != nullptr && e < NT * OUTS * TILE_M && m < n_rows && n0 + i < N)
-      residual_in = to_float(fusion.residual[(size_t)m * ld_out + n0 + i]);
-  }
+  auto load_residual = [&] {
+    if constexpr (std::is_same_v<OutT, floatX> && !SWIGLU && ROPE_D == 0 && R == 1 && NT <= 2) {
+      const int e = threadIdx.x, i = e % OUTS, col = (e / OUTS) % TILE_M, m = (e / (OUTS * TILE_M)) * TILE_M + col;
+      if (fusion.residual != nullptr && e < NT * OUTS * TILE_M && m < n_rows && n0 + i < N)
+        residual_in = to_float(fusion.residual[(size_t)m * ld_out + n0 + i]);
+    }
+  };
+  load_residual();
 
   const floatX* x_row[NT];
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) x_row[nt] = x + (size_t)min(nt * TILE_M + g, n_rows - 1) * ld_x + t * 8;
 
-#pragma unroll 1
-  for (int unit = warp; unit < UNITS; unit += WARPS) {
-    const bool has_next = unit + WARPS < UNITS;
-    // R = 1: the next unit's weights are in flight while this unit's mma run (register double buffer).
-    x128 next_l[J], next_h[J];
-    if constexpr (!REFILL) {
-      if (has_next) load_weights<J>(next_l, next_h, w_lo[0], w_hi[0], unit + WARPS);
-    }
-    const size_t k_unit = (size_t)unit * 32 * J;
-    // Decode batches (NT <= 2): all of the unit's x chunks are loaded before the first mma, so
-    // their latencies overlap. Short prefills (NT up to 8) load x per (chunk, tile) next to its
-    // mma, keeping one x chunk live per tile instead of J.
-    constexpr bool X_AHEAD = NT <= 2;
-    x128 x_ahead[X_AHEAD ? NT : 1][J];
-    if constexpr (X_AHEAD) {
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int j = 0; j < J; ++j) x_ahead[nt][j] = load128(x_row[nt] + k_unit + j * 32);
-    }
-#pragma unroll
-    for (int j = 0; j < J; ++j) {
-      uint32_t a_first[R][4], a_second[R][4];
-#pragma unroll
-      for (int r = 0; r < R; ++r) chunk_fragments(wl[r][j], wh[r][j], a_first[r], a_second[r]);
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        const x128 xv = X_AHEAD ? x_ahead[X_AHEAD ? nt : 0][j] : load128(x_row[nt] + k_unit + j * 32);
-        const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv);
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          mma_16816(acc[r][nt], a_first[r], b[0], b[1]);
-          mma_16816(acc[r][nt], a_second[r], b[2], b[3]);
-        }
-      }
-      if constexpr (NORM) {  // after the chunk's mma are issued: off their critical path
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-          for (int e = 0; e < 8; ++e) {
-            const float f = to_float(x_ahead[X_AHEAD ? nt : 0][j].v[e]);
-            sq[nt] = fmaf(f, f, sq[nt]);
-          }
-      }
-      if (REFILL && has_next)
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          const size_t next = (size_t)(unit + WARPS) * 32 * J + j * 32;
-          wl[r][j] = load128cs(w_lo[r] + next);
-          wh[r][j] = load128cs(w_hi[r] + next);
-        }
-    }
-    if constexpr (!REFILL) {
-#pragma unroll
-      for (int j = 0; j < J; ++j) {
-        wl[0][j] = next_l[j];
-        wh[0][j] = next_h[j];
-      }
-    }
-  }
-
-  if constexpr (NORM) {  // the 4 lanes of a row, then (below, in warp order) the warps
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 1);
-      sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 2);
-      if (t == 0) sumsq[warp][nt][g] = sq[nt];
-    }
-  }
-  // Row m's scale: inv_rms[m] (NORM, once the __syncthreads below has published sumsq), else 1.
+  // Row m's scale: inv_rms[m] (NORM, once a barrier has published sumsq), else 1.
   auto row_scale = [&](int m) {
     if constexpr (NORM) {
       float total = 0.0f;
@@ -368,63 +329,161 @@ __global__ void __launch_bounds__(W * 32)
     }
   };
 
-  // One weight tile at a time through shared memory (R > 1 reuses the buffer).
+  int buffer = 0;
+  for (bool first_tile = true;; first_tile = false) {  // once, or (TILE_LOOP) per tile of the block
+    // TILE_LOOP: past this tile's last unit, a warp's stream goes on with the next tile's first.
+    const int next_tile = tile + gridDim.x;
+    const bool next_tile_due = TILE_LOOP && next_tile < n_tiles;
+    const floatX* next_lo = w_lo[0];
+    const floatX* next_hi = w_hi[0];
+    if constexpr (TILE_LOOP) {
+      bool next_rope_pairs = false;
+      int next_first_pair = 0;
+      tile_weights(min(next_tile, n_tiles - 1), 0, next_lo, next_hi, next_rope_pairs, next_first_pair);
+    }
+#pragma unroll 1
+    for (int unit = warp; unit < UNITS; unit += WARPS) {
+      const bool has_next = unit + WARPS < UNITS;
+      // R = 1: the next unit's weights are in flight while this unit's mma run (register double
+      // buffer). One load site whatever the source: loads on two branches would merge into register
+      // copies that wait for the loads, leaving one unit in flight.
+      x128 next_l[J], next_h[J];
+      if constexpr (!REFILL) {
+        if (has_next || next_tile_due)
+          load_weights<J>(next_l, next_h, has_next ? w_lo[0] : next_lo, has_next ? w_hi[0] : next_hi,
+                          has_next ? unit + WARPS : warp);
+      }
+      const size_t k_unit = (size_t)unit * 32 * J;
+      // Decode batches (NT <= 2): all of the unit's x chunks are loaded before the first mma, so
+      // their latencies overlap. Short prefills (NT up to 8) load x per (chunk, tile) next to its
+      // mma, keeping one x chunk live per tile instead of J.
+      constexpr bool X_AHEAD = NT <= 2;
+      x128 x_ahead[X_AHEAD ? NT : 1][J];
+      if constexpr (X_AHEAD) {
 #pragma unroll
-  for (int r = 0; r < R; ++r) {
-    if (r > 0) __syncthreads();  // tile r - 1's sums have been read
+        for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+          for (int j = 0; j < J; ++j) x_ahead[nt][j] = load128(x_row[nt] + k_unit + j * 32);
+      }
 #pragma unroll
-      for (int c = 0; c < 4; ++c) partial[warp][nt][c][lane] = acc[r][nt][c];
-    __syncthreads();
-    if constexpr (ROPE_D > 0) {
-      gemv_rope_epilogue<ROPE_D, NT>(partial, out, ld_out, bias, n_rows, N, n0, rope_block, pair0, rope, row_scale);
-    } else {
-      // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
-      // fastest: coalesced stores.
-      for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
-        const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
-        const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
-        if (m >= n_rows || n >= N) continue;
-        const int src_lane = c_lane(i, col);
-        auto warp_sum = [&](int c) { return warp_order_sum(partial, nt, c, src_lane); };
-        const float scale = row_scale(m);
-        if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
-          float gate = __fmul_rn(warp_sum(c_register(i, col)), scale);
-          float up = __fmul_rn(warp_sum(2 + c_register(i, col)), scale);
-          if (bias != nullptr) {
-            gate += to_float(bias[n]);
-            up += to_float(bias[N + n]);
+      for (int j = 0; j < J; ++j) {
+        uint32_t a_first[R][4], a_second[R][4];
+#pragma unroll
+        for (int r = 0; r < R; ++r) chunk_fragments(wl[r][j], wh[r][j], a_first[r], a_second[r]);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          const x128 xv = X_AHEAD ? x_ahead[X_AHEAD ? nt : 0][j] : load128(x_row[nt] + k_unit + j * 32);
+          const uint32_t* b = reinterpret_cast<const uint32_t*>(&xv);
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            mma_16816(acc[r][nt], a_first[r], b[0], b[1]);
+            mma_16816(acc[r][nt], a_second[r], b[2], b[3]);
           }
-          out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
-        } else {
-          float total = __fmul_rn(warp_sum(c_register(i, col)), scale);
-          if (bias != nullptr) total += to_float(bias[n]);
-          if constexpr (std::is_same_v<OutT, floatX>) {
-            if (fusion.residual != nullptr) {
-              const float res = R == 1 && NT <= 2 ? residual_in : to_float(fusion.residual[(size_t)m * ld_out + n]);
-              total = res + to_float(from_float<floatX>(total));
+        }
+        // NORM: after the chunk's mma are issued, off their critical path; a block's tiles share
+        // x, so its first tile's squares serve them all.
+        if (NORM && (!TILE_LOOP || first_tile)) {
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+              const float f = to_float(x_ahead[X_AHEAD ? nt : 0][j].v[e]);
+              sq[nt] = fmaf(f, f, sq[nt]);
             }
+        }
+        if (REFILL && has_next)
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            const size_t next = (size_t)(unit + WARPS) * 32 * J + j * 32;
+            wl[r][j] = load128cs(w_lo[r] + next);
+            wh[r][j] = load128cs(w_hi[r] + next);
           }
-          store_out(out + (size_t)m * ld_out + n, total);
+      }
+      if constexpr (!REFILL) {
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+          wl[0][j] = next_l[j];
+          wh[0][j] = next_h[j];
         }
       }
+    }
+
+    if (NORM && (!TILE_LOOP || first_tile)) {  // the 4 lanes of a row, then (row_scale, in warp order) the warps
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 1);
+        sq[nt] += __shfl_xor_sync(0xffffffffu, sq[nt], 2);
+        if (t == 0) sumsq[warp][nt][g] = sq[nt];
+      }
+    }
+
+    // One weight tile at a time through shared memory (R > 1 reuses the buffer).
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r > 0) __syncthreads();  // tile r - 1's sums have been read
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) partial[buffer][warp][nt][c][lane] = acc[r][nt][c];
+      __syncthreads();
+      if constexpr (ROPE_D > 0) {
+        gemv_rope_epilogue<ROPE_D, NT>(partial[buffer], out, ld_out, bias, n_rows, N, n0, rope_block, pair0, rope,
+                                       row_scale);
+      } else {
+        // mma row i (< 16), batch row col of tile nt: c_lane / c_register. The feature index varies
+        // fastest: coalesced stores.
+        for (int e = threadIdx.x; e < NT * OUTS * TILE_M; e += WARPS * 32) {
+          const int nt = e / (OUTS * TILE_M), i = e % OUTS, col = (e / OUTS) % TILE_M;
+          const int m = nt * TILE_M + col, n = n0 + r * OUTS + i;
+          if (m >= n_rows || n >= N) continue;
+          const int src_lane = c_lane(i, col);
+          auto warp_sum = [&](int c) { return warp_order_sum(partial[buffer], nt, c, src_lane); };
+          const float scale = row_scale(m);
+          if constexpr (SWIGLU) {  // i < 8: the gate sum in register col % 2, the up sum in 2 + col % 2
+            float gate = __fmul_rn(warp_sum(c_register(i, col)), scale);
+            float up = __fmul_rn(warp_sum(2 + c_register(i, col)), scale);
+            if (bias != nullptr) {
+              gate += to_float(bias[n]);
+              up += to_float(bias[N + n]);
+            }
+            out[(size_t)m * ld_out + n] = silu_mul_element(from_float<floatX>(gate), from_float<floatX>(up));
+          } else {
+            float total = __fmul_rn(warp_sum(c_register(i, col)), scale);
+            if (bias != nullptr) total += to_float(bias[n]);
+            if constexpr (std::is_same_v<OutT, floatX>) {
+              if (fusion.residual != nullptr) {
+                const float res = R == 1 && NT <= 2 ? residual_in : to_float(fusion.residual[(size_t)m * ld_out + n]);
+                total = res + to_float(from_float<floatX>(total));
+              }
+            }
+            store_out(out + (size_t)m * ld_out + n, total);
+          }
+        }
+      }
+    }
+    if constexpr (!TILE_LOOP) {
+      break;
+    } else {
+      if (!next_tile_due) break;
+      tile = next_tile;
+      buffer ^= 1;
+      start_tile(tile);
+      clear_acc();
+      load_residual();
     }
   }
 }
 
 namespace gemv {
-// How many blocks of W warps fit the device at once (every SM full), for K: measured on the plain
-// one-tile kernel, so that every variant of a projection (fused or not) makes the same choice.
-// 0 if the device cannot be asked.
-template <int K, int W>
-int resident_blocks() {
+// How many blocks of KERNEL (launched with THREADS threads) fit the device at once, every SM
+// full; 0 if the device cannot be asked. Asked once per kernel.
+template <auto KERNEL, int THREADS>
+int resident_blocks_of() {
   static const int blocks = [] {
     int device = 0, sms = 0, per_sm = 0;
     if (cudaGetDevice(&device) != cudaSuccess ||
         cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<K, 1, 1, floatX, false, 0, false, W>,
-                                                      W * 32, 0) != cudaSuccess) {
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, KERNEL, THREADS, 0) != cudaSuccess) {
       cudaGetLastError();
       return 0;
     }
@@ -432,10 +491,50 @@ int resident_blocks() {
   }();
   return blocks;
 }
+// How many blocks of W warps fit the device at once, for K: measured on the plain one-tile
+// kernel, so that every variant of a projection (fused or not) makes the same choice of W.
+template <int K, int W>
+int resident_blocks() {
+  return resident_blocks_of<gemv_kernel<K, 1, 1, floatX, false, 0, false, W>, W * 32>();
+}
 // K units of the one-tile kernel (see "Thread mapping").
 template <int K>
 constexpr int units() {
   return K / (32 * chunks_per_lane<K>());
+}
+// Whether a decode launch of W-warp blocks loops over tiles (TILE_LOOP) once it has more tiles
+// than fit the GPU at once: where a warp's share of a tile is at most two units, all in flight
+// from its start, so that a block streams one round trip and leaves and the next block's loads go
+// out only after it (the 1B's gate/up, K = 2048: decode step -0.026 ms). With more units a warp
+// (K = 4096: four) each block already streams through its double buffer, and the 8B's gate/up
+// lost 0.12 ms at batch 4 with the loop.
+template <int K, int W>
+constexpr bool loops_over_tiles() {
+  return W == WARPS && units<K>() <= 2 * W;
+}
+// The grid of a tile-loop launch of n_tiles tiles whose kernel fits `resident` blocks at once:
+// n_tiles (one tile a block, the plain kernel) while they all fit; past that the fewest blocks
+// that all fit at once and share the tiles evenly (within one): the 1B's gate/up, 1024 tiles of
+// which 264 blocks fit, runs as 256 blocks of 4 tiles instead of four waves. No sum depends on the
+// block that computes it.
+inline int tile_loop_blocks(int n_tiles, int resident) {
+  if (resident <= 0 || n_tiles <= resident) return n_tiles;
+  return CEIL_DIV(n_tiles, CEIL_DIV(n_tiles, resident));
+}
+// Launches gemv_kernel<K, NT, 1, OutT, SWIGLU, ROPE_D, NORM, W> over `tiles` tiles: one block a
+// tile while they all fit the GPU at once, else (where loops_over_tiles) the tile-loop
+// instantiation over tile_loop_blocks' grid, from the looped kernel's own occupancy.
+template <int K, int NT, typename OutT, bool SWIGLU, int ROPE_D, bool NORM, int W, typename... Args>
+void launch_tiles(int tiles, cudaStream_t stream, Args... args) {
+  constexpr auto plain = gemv_kernel<K, NT, 1, OutT, SWIGLU, ROPE_D, NORM, W, false>;
+  if constexpr (NT <= 2 && loops_over_tiles<K, W>()) {
+    constexpr auto looped = gemv_kernel<K, NT, 1, OutT, SWIGLU, ROPE_D, NORM, W, true>;
+    if (tiles > resident_blocks_of<plain, W * 32>()) {
+      const int blocks = tile_loop_blocks(tiles, resident_blocks_of<looped, W * 32>());
+      if (blocks < tiles) return launch_pdl(looped, blocks, W * 32, 0, stream, args...);
+    }
+  }
+  launch_pdl(plain, tiles, W * 32, 0, stream, args...);
 }
 // Warps per block of a one-tile launch of n_blocks blocks, by the shape and the device alone -
 // never the batch, so a row's sum is the same chain of instructions at every batch size, and the
@@ -481,11 +580,10 @@ void gemv_launch(OutT* out, int ld_out, const floatX* x, int ld_x, const floatX*
       return;
     }
   }
-  const int blocks = CEIL_DIV(N, OUTS);
-  gemv::with_warps<K>(blocks, [&](auto warps) {
-    constexpr int W = decltype(warps)::value;
-    launch_pdl(gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, W>, blocks, W * 32, 0, stream, out, ld_out, x, ld_x, w,
-               bias, n_rows, N, GemvRope<0>{}, fusion);
+  const int tiles = CEIL_DIV(N, OUTS);
+  gemv::with_warps<K>(tiles, [&](auto warps) {
+    gemv::launch_tiles<K, NT, OutT, SWIGLU, 0, NORM, decltype(warps)::value>(tiles, stream, out, ld_out, x, ld_x, w,
+                                                                             bias, n_rows, N, GemvRope<0>{}, fusion);
   });
 }
 
@@ -554,12 +652,12 @@ void gemv_qkv_rope_launch(const char* launcher, floatX* q, int ld_q, const float
   rope.positions = positions, rope.new_slots = new_slots;
   rope.k_cache = k_cache, rope.v_cache = v_cache, rope.kv_row = KV_HEADS * HEAD_DIM;
   rope.table = table;
-  const int blocks = CEIL_DIV(N, gemv::TILE_N);
-  gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto tiles) {
-    gemv::with_warps<K>(blocks, [&](auto warps) {
-      constexpr int NT = decltype(tiles)::value, W = decltype(warps)::value;
-      launch_pdl(gemv_kernel<K, NT, 1, floatX, false, HEAD_DIM, NORM, W>, blocks, W * 32, 0, stream, q, ld_q, x, ld_x,
-                 w, bias, n_rows, N, rope, GemvFusion{nullptr, eps});
+  const int tiles = CEIL_DIV(N, gemv::TILE_N);
+  gemv::with_batch_tiles<MAX_NT, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto batch_tiles) {
+    gemv::with_warps<K>(tiles, [&](auto warps) {
+      constexpr int NT = decltype(batch_tiles)::value, W = decltype(warps)::value;
+      gemv::launch_tiles<K, NT, floatX, false, HEAD_DIM, NORM, W>(tiles, stream, q, ld_q, x, ld_x, w, bias, n_rows, N,
+                                                                  rope, GemvFusion{nullptr, eps});
     });
   });
 }

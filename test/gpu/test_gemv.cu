@@ -291,6 +291,72 @@ void check_batch_invariance(const char* name, int N, Rng& rng) {
                 differ_moved, kMaxRows));
 }
 
+// The tile loop (gemv_kernel's TILE_LOOP, which gemv::launch_tiles picks for a decode launch of
+// more tiles than fit the GPU) must give every output bit for bit as one block a tile does, over
+// any grid: 1 block (every tile through one block's loop), 7 (uneven shares) and the grid
+// tile_loop_blocks picks. Direct launches of both instantiations; bias, in-place residual (out
+// holds the residual before the launch) or the fused norm as the variant has them; every element
+// past the batch's rows or column N must keep what it held.
+template <int K, typename OutT, bool SWIGLU, bool NORM, bool RESIDUAL>
+void check_tile_loop_matches_plain(const char* name, int N, int n_rows, Rng& rng) {
+  constexpr int W = gemv::WARPS;
+  const int ld_x = K + 16, ld_out = N + 8, w_rows = SWIGLU ? 2 * N : N;
+  const int tiles = CEIL_DIV(N, SWIGLU ? gemv::TILE_N / 2 : gemv::TILE_N);
+  const std::vector<uint16_t> x =
+      NORM ? residual_stream(n_rows, ld_x, K, rng) : rng.x_vector((size_t)n_rows * ld_x, -1.0, 1.0);
+  const std::vector<uint16_t> w = rng.x_vector((size_t)w_rows * K, -0.05, 0.05);
+  const std::vector<uint16_t> b = rng.x_vector(w_rows, -0.5, 0.5);
+  // What out holds before each launch, and what each launch leaves there, as bytes.
+  constexpr size_t kSize = sizeof(OutT);
+  const size_t n_out = (size_t)kMaxRows * ld_out;
+  std::vector<uint8_t> start(n_out * kSize, 0xFF);
+  if constexpr (RESIDUAL) {
+    const std::vector<uint16_t> res = rng.x_vector(n_out, -4.0, 4.0);
+    memcpy(start.data(), res.data(), start.size());
+  }
+  XBuf dx(x.size()), dw(w.size()), db(b.size());
+  dx.upload(x);
+  dw.upload(w);
+  db.upload(b);
+  DevBuf<OutT> out(n_out);
+  auto run = [&](auto kernel, int blocks) {
+    cudaCheck(cudaMemcpy(out.ptr, start.data(), start.size(), cudaMemcpyHostToDevice));
+    const GemvFusion fusion{RESIDUAL ? reinterpret_cast<const floatX*>(out.ptr) : nullptr, NORM ? kEps : 0.0f};
+    launch_pdl(kernel, blocks, W * 32, 0, (cudaStream_t)0, out.ptr, ld_out, (const floatX*)dx.ptr, ld_x,
+               (const floatX*)dw.ptr, (const floatX*)db.ptr, n_rows, N, GemvRope<0>{}, fusion);
+    cudaCheck(cudaDeviceSynchronize());
+    std::vector<uint8_t> h(start.size());
+    cudaCheck(cudaMemcpy(h.data(), out.ptr, h.size(), cudaMemcpyDeviceToHost));
+    return h;
+  };
+  auto element_differs = [&](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, size_t e) {
+    return memcmp(a.data() + e * kSize, b.data() + e * kSize, kSize) != 0;
+  };
+  gemv::with_batch_tiles<2, false>(CEIL_DIV(n_rows, gemv::TILE_M), [&](auto batch_tiles) {
+    constexpr int NT = decltype(batch_tiles)::value;
+    constexpr auto plain = gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, W, false>;
+    constexpr auto looped = gemv_kernel<K, NT, 1, OutT, SWIGLU, 0, NORM, W, true>;
+    const std::vector<uint8_t> want = run(plain, tiles);
+    size_t written_outside = 0;
+    for (size_t e = 0; e < n_out; ++e)
+      if ((int)(e / ld_out) >= n_rows || (int)(e % ld_out) >= N) written_outside += element_differs(want, start, e);
+    const int picked = gemv::tile_loop_blocks(tiles, gemv::resident_blocks_of<looped, W * 32>());
+    std::string grids;
+    size_t differ = 0;
+    for (int blocks : {1, 7, picked}) {
+      const std::vector<uint8_t> got = run(looped, blocks);
+      size_t d = 0;
+      for (size_t e = 0; e < n_out; ++e) d += element_differs(got, want, e);
+      differ += d;
+      grids += fmt_str(" %d blocks: %zu differ;", blocks, d);
+    }
+    check(differ == 0 && written_outside == 0 && picked < tiles,
+          fmt_str("gemv_tile_loop/%s/K%d/N%d/rows%d", name, K, N, n_rows),
+          fmt_str("%d tiles, tile_loop_blocks picks %d;%s plain wrote outside: %zu", tiles, picked, grids.c_str(),
+                  written_outside));
+  });
+}
+
 // The SwiGLU GEMV (llc-fuse-silu-mul-linear) must be bit-identical to what it replaces: the
 // merged gate/up GEMV (2I outputs) into a buffer, then silu_mul_forward on its two halves.
 // Weights large enough that the gate sums reach silu's tails; the output has a row stride > I.
@@ -539,6 +605,23 @@ void run_gemv_tests() {
   check_warps_for<4096>("the 8B QKV", 384);
   check_warps_for<8192>("the 1B down", 128);
   check_warps_for<2048>("the 1B o_proj", 128);
+  check(gemv::tile_loop_blocks(1024, 264) == 256 && gemv::tile_loop_blocks(1792, 264) == 256 &&
+            gemv::tile_loop_blocks(265, 264) == 133 && gemv::tile_loop_blocks(264, 264) == 264 &&
+            gemv::tile_loop_blocks(100, 264) == 100 && gemv::tile_loop_blocks(1024, 0) == 1024 &&
+            gemv::loops_over_tiles<2048, gemv::WARPS>() && !gemv::loops_over_tiles<4096, gemv::WARPS>() &&
+            !gemv::loops_over_tiles<2048, gemv::SMALL_WARPS>(),
+        "gemv_tile_loop_rule", "grids for 1024 / 1792 / 265 / 264 / 100 tiles over 264 resident blocks; loops at K = 2048 only");
+  // Decode launches of more tiles than fit: the tile loop against one block a tile. The 1B's
+  // gate/up (norm + SwiGLU, 1024 tiles), an fp32 lm_head, a residual o_proj-like projection.
+  for (int rows : {1, 4, 16}) {
+    check_tile_loop_matches_plain<2048, floatX, true, true, false>("swiglu_norm_gate_up_1b", 8192, rows, rng);
+    check_tile_loop_matches_plain<2048, float, false, false, false>("lm_head_f32", 8201, rows, rng);
+    check_tile_loop_matches_plain<2048, floatX, false, false, true>("residual", 5000, rows, rng);
+    check_tile_loop_matches_plain<1056, floatX, false, true, false>("norm_k_unit32", 12000, rows, rng);
+  }
+  // A roped QKV of 704 tiles (160 query heads): 8-warp blocks in the tile loop, against the
+  // unfused norm GEMV (itself looping) and rope_kv_store.
+  check_qkv_rope_matches_unfused<2048, 64, 8, true>(160, 3, false, rng);
   for (int rows : {1, 3, 16}) {
     check_gemv<2048, floatX>("qkv", 3072, rows, false, rng);
     check_gemv<4096, floatX>("qkv_8b", 6144, rows, rows == 3, rng);  // 4 warps a block on an H200
