@@ -506,8 +506,8 @@ constexpr int units() {
 // than fit the GPU at once: where a warp's share of a tile is at most two units, all in flight
 // from its start, so that a block streams one round trip and leaves and the next block's loads go
 // out only after it (the 1B's gate/up, K = 2048: decode step -0.026 ms). With more units a warp
-// (K = 4096: four) each block already streams through its double buffer, and the 8B's gate/up
-// lost 0.12 ms at batch 4 with the loop.
+// (K = 4096: four) each block already streams through its double buffer, and the 8B's decode step
+// lost 0.05 / 0.14 ms (batch 1 / 4) with its gate/up looped.
 template <int K, int W>
 constexpr bool loops_over_tiles() {
   return W == WARPS && units<K>() <= 2 * W;

@@ -610,7 +610,8 @@ void run_gemv_tests() {
             gemv::tile_loop_blocks(100, 264) == 100 && gemv::tile_loop_blocks(1024, 0) == 1024 &&
             gemv::loops_over_tiles<2048, gemv::WARPS>() && !gemv::loops_over_tiles<4096, gemv::WARPS>() &&
             !gemv::loops_over_tiles<2048, gemv::SMALL_WARPS>(),
-        "gemv_tile_loop_rule", "grids for 1024 / 1792 / 265 / 264 / 100 tiles over 264 resident blocks; loops at K = 2048 only");
+        "gemv_tile_loop_rule",
+        "grids for 1024 / 1792 / 265 / 264 / 100 tiles over 264 resident blocks; loops at K = 2048 only");
   // Decode launches of more tiles than fit: the tile loop against one block a tile. The 1B's
   // gate/up (norm + SwiGLU, 1024 tiles), an fp32 lm_head, a residual o_proj-like projection.
   for (int rows : {1, 4, 16}) {
