@@ -223,8 +223,6 @@ inline bool pdl_enabled() {
   return enabled == 1;
 }
 
-// kernel<<<grid, block, smem, stream>>>(args...) with programmatic stream serialisation allowed
-// (see the contract above), checking the launch.
 // Lets `kernel` take `smem` bytes of dynamic shared memory (the attribute is needed past 48 KiB).
 // Called on every launch (a host-side attribute, not a stream operation, so it is legal during
 // graph capture): a once-only static flag would be shared by every translation unit that
@@ -234,6 +232,8 @@ inline void allow_dynamic_smem(Kernel kernel, size_t smem) {
   if (smem > 48 * 1024) cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
 }
 
+// kernel<<<grid, block, smem, stream>>>(args...) with programmatic stream serialisation allowed
+// (see the contract above), checking the launch.
 template <typename... KernelArgs, typename... Args>
 inline void launch_pdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem,
                        cudaStream_t stream, Args... args) {
