@@ -54,7 +54,13 @@ projections this way, against 0.61-0.80 with one unit in flight. With R = 2 each
 are refilled with the next unit's chunk as soon as its mma are issued: as many bytes in flight
 without a second set of registers.
 PDL (common.cuh): each warp loads its first unit's weights (constant data) before pdl_wait(), so
-the start of the weight stream overlaps the previous kernel's tail.
+the start of the weight stream overlaps the previous kernel's tail. Tile-loop launches whose warps
+have two units a tile (WHOLE_TILE: the 1B's gate/up and lm_head) load both, so a block's whole
+first tile is in flight before the wait: the gate/up, launched during the o_proj (a short kernel
+after attention, when the memory idles), then streams a quarter of its bytes before it may start.
+1B decode step 0.744 -> 0.734 ms at batch 1, 0.781 -> 0.759 at 4 (log 49). A version that did the
+same in the plain launches with two units a warp too (the 1B's QKV and o_proj), through one loop
+shared by every launch, gave the batch-1 gain back.
 Tile loop (TILE_LOOP, decode batches): a launch of more 16-row tiles than fit the GPU at once
 (the 1B's gate/up: 1024 tiles, 264 blocks of 8 warps fit an H200) runs as fewer blocks that each
 take every gridDim.x-th tile, and a warp's double buffer runs on from one tile's last unit into
@@ -296,9 +302,14 @@ __global__ void __launch_bounds__(W * 32)
   clear_acc();
 
   x128 wl[R][J], wh[R][J];
+  // WHOLE_TILE: tile-loop launches whose warps have two units a tile (K = 2048 at 8 warps) hold the
+  // second in registers of its own, so a warp's whole share of a tile is loaded before the PDL wait.
+  constexpr bool WHOLE_TILE = TILE_LOOP && UNITS == 2 * WARPS;
+  x128 second_lo[J], second_hi[J];
   if (warp < UNITS)
 #pragma unroll
     for (int r = 0; r < R; ++r) load_weights<J>(wl[r], wh[r], w_lo[r], w_hi[r], warp);
+  if constexpr (WHOLE_TILE) load_weights<J>(second_lo, second_hi, w_lo[0], w_hi[0], warp + WARPS);
   pdl_wait();  // x was written by the previous kernel; out may still be read by an earlier one
   pdl_launch_dependents();
   // The residual of the one output this thread will store (decode tiles: NT * OUTS * TILE_M <= the
@@ -341,6 +352,45 @@ __global__ void __launch_bounds__(W * 32)
       int next_first_pair = 0;
       tile_weights(min(next_tile, n_tiles - 1), 0, next_lo, next_hi, next_rope_pairs, next_first_pair);
     }
+    // WHOLE_TILE: one unit's x loads, mma and (NORM, first tile) squares from the registers lo, hi.
+    // Its own code rather than the loop below made into a shared function: that version slowed the
+    // 1B's decode step by 0.016 ms at batch 1 (log 49).
+    auto whole_tile_unit = [&](int unit, x128 (&lo)[J], x128 (&hi)[J]) {
+      const size_t k_unit = (size_t)unit * 32 * J;
+      x128 xs[NT][J];
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int j = 0; j < J; ++j) xs[nt][j] = load128(x_row[nt] + k_unit + j * 32);
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        uint32_t a_first[4], a_second[4];
+        chunk_fragments(lo[j], hi[j], a_first, a_second);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          const uint32_t* b = reinterpret_cast<const uint32_t*>(&xs[nt][j]);
+          mma_16816(acc[0][nt], a_first, b[0], b[1]);
+          mma_16816(acc[0][nt], a_second, b[2], b[3]);
+        }
+        if (NORM && first_tile) {
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+              const float f = to_float(xs[nt][j].v[e]);
+              sq[nt] = fmaf(f, f, sq[nt]);
+            }
+        }
+      }
+    };
+    // WHOLE_TILE: each unit's registers take the same unit of the block's next tile as soon as its
+    // mma are issued, so both are in flight while the block sums and stores this tile.
+    if constexpr (WHOLE_TILE) {
+      whole_tile_unit(warp, wl[0], wh[0]);
+      if (next_tile_due) load_weights<J>(wl[0], wh[0], next_lo, next_hi, warp);
+      whole_tile_unit(warp + WARPS, second_lo, second_hi);
+      if (next_tile_due) load_weights<J>(second_lo, second_hi, next_lo, next_hi, warp + WARPS);
+    } else
 #pragma unroll 1
     for (int unit = warp; unit < UNITS; unit += WARPS) {
       const bool has_next = unit + WARPS < UNITS;
