@@ -54,13 +54,14 @@ projections this way, against 0.61-0.80 with one unit in flight. With R = 2 each
 are refilled with the next unit's chunk as soon as its mma are issued: as many bytes in flight
 without a second set of registers.
 PDL (common.cuh): each warp loads its first unit's weights (constant data) before pdl_wait(), so
-the start of the weight stream overlaps the previous kernel's tail. Tile-loop launches whose warps
-have two units a tile (WHOLE_TILE: the 1B's gate/up and lm_head) load both, so a block's whole
-first tile is in flight before the wait: the gate/up, launched during the o_proj (a short kernel
-after attention, when the memory idles), then streams a quarter of its bytes before it may start.
-1B decode step 0.744 -> 0.734 ms at batch 1, 0.781 -> 0.759 at 4 (log 49). A version that did the
-same in the plain launches with two units a warp too (the 1B's QKV and o_proj), through one loop
-shared by every launch, gave the batch-1 gain back.
+the start of the weight stream overlaps the previous kernel's tail. Launches whose warps have
+exactly two units a tile (WHOLE_TILE, K = 2048 at 8 warps: all of the 1B's but the down
+projection) load both, so a block's whole first tile is in flight before the wait. A GEMV launched
+during a latency-bound kernel then streams while the memory would idle: the o_proj during
+attention, the gate/up (a quarter of its bytes) during the o_proj. 1B decode step at batch 1
+0.744 -> 0.734 ms with the tile-loop launches alone, 0.742 -> 0.733 more with the plain ones (log
+49, on two machines). With four units a warp, two loaded before the wait slowed the 8B's step by
+5 %.
 Tile loop (TILE_LOOP, decode batches): a launch of more 16-row tiles than fit the GPU at once
 (the 1B's gate/up: 1024 tiles, 264 blocks of 8 warps fit an H200) runs as fewer blocks that each
 take every gridDim.x-th tile, and a warp's double buffer runs on from one tile's last unit into
@@ -302,9 +303,9 @@ __global__ void __launch_bounds__(W * 32)
   clear_acc();
 
   x128 wl[R][J], wh[R][J];
-  // WHOLE_TILE: tile-loop launches whose warps have two units a tile (K = 2048 at 8 warps) hold the
+  // WHOLE_TILE: launches whose warps have exactly two units a tile (K = 2048 at 8 warps) hold the
   // second in registers of its own, so a warp's whole share of a tile is loaded before the PDL wait.
-  constexpr bool WHOLE_TILE = TILE_LOOP && UNITS == 2 * WARPS;
+  constexpr bool WHOLE_TILE = !REFILL && UNITS == 2 * WARPS;
   x128 second_lo[J], second_hi[J];
   if (warp < UNITS)
 #pragma unroll
@@ -383,8 +384,8 @@ __global__ void __launch_bounds__(W * 32)
         }
       }
     };
-    // WHOLE_TILE: each unit's registers take the same unit of the block's next tile as soon as its
-    // mma are issued, so both are in flight while the block sums and stores this tile.
+    // WHOLE_TILE: (TILE_LOOP) each unit's registers take the same unit of the block's next tile as
+    // soon as its mma are issued, so both are in flight while the block sums and stores this tile.
     if constexpr (WHOLE_TILE) {
       whole_tile_unit(warp, wl[0], wh[0]);
       if (next_tile_due) load_weights<J>(wl[0], wh[0], next_lo, next_hi, warp);
