@@ -76,7 +76,7 @@ BufferPlan planBuffers(func::FuncOp func, int64_t maxTokens) {
       if (needsBuffer(result))
         requests.push_back({result, nullptr, index[op], lastUse(result),
                             activationBytes(result.getType(), maxTokens)});
-    if (auto head = dyn_cast<LMHeadOp>(op))
+    if (auto head = dyn_cast<LMHeadOp>(op); head && head.getLogitRows())  // its gathered rows
       requests.push_back({Value(), op, index[op], index[op],
                           activationBytes(head.getInput().getType(), maxTokens)});
   });

@@ -395,25 +395,30 @@ llvm::Error FunctionEmitter::emitOp(Operation *op) {
     std::string w = weight(h.getWeight());
     int64_t hidden = featuresOf(h.getInput());
     int64_t vocab = featuresOf(h.getResult());
-    line(fmt::format("floatX* lm_rows = reinterpret_cast<floatX*>(arena + {});",
-                     plan.scratch.lookup(op)));
-    line(fmt::format("gather_rows_forward<{}>(lm_rows, {}, {}, args.n_logit_rows, stream);", hidden,
-                     in.ptr, meta(h.getLogitRows())),
-         op);
+    // The selected rows, gathered into scratch; without logit_rows (decode), every row in place.
+    std::string rows = in.ptr, nRows = "n_tokens";
+    if (h.getLogitRows()) {
+      rows = "lm_rows", nRows = "args.n_logit_rows";
+      line(fmt::format("floatX* lm_rows = reinterpret_cast<floatX*>(arena + {});",
+                       plan.scratch.lookup(op)));
+      line(fmt::format("gather_rows_forward<{}>(lm_rows, {}, {}, args.n_logit_rows, stream);", hidden,
+                       in.ptr, meta(h.getLogitRows())),
+           op);
+      ++launches;
+    }
     auto gemv = [&](llvm::StringRef entry, const std::string &maxRows) {
-      return gemvCall(entry, hidden, maxRows, "float", "args.logits", vocab, "lm_rows", hidden, w,
-                      "nullptr", "args.n_logit_rows", vocab);
+      return gemvCall(entry, hidden, maxRows, "float", "args.logits", vocab, rows, hidden, w,
+                      "nullptr", nRows, vocab);
     };
     if (h.getKernel() == "gemv")
       line(gemv("gemv_forward", "kMaxBatch"), op);
     else
-      line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, lm_rows, {}, {}, nullptr, "
-                       "kDType, args.n_logit_rows, {}, {}, stream);",
-                       shortStepGemv(h.getGemvMaxRows(), h.getShortKernel(), "args.n_logit_rows",
-                                     gemv),
-                       vocab, hidden, w, vocab, hidden),
+      line(fmt::format("{}args.gemm->linear(args.logits, {}, llc::DType::fp32, {}, {}, {}, nullptr, "
+                       "kDType, {}, {}, {}, stream);",
+                       shortStepGemv(h.getGemvMaxRows(), h.getShortKernel(), nRows, gemv), vocab,
+                       rows, hidden, w, nRows, vocab, hidden),
            op);
-    launches += 2;
+    ++launches;
     return llvm::Error::success();
   } else if (isa<func::ReturnOp>(op)) {
     auto head = op->getOperand(0).getDefiningOp<LMHeadOp>();

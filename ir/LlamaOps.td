@@ -371,18 +371,21 @@ def Llama_LMHeadOp : Llama_Op<"lm_head", [Pure]> {
   let description = [{
     `logits[i, :] = x[logit_rows[i], :] W^T` (W is `lm_head.weight`, or the embedding
     table when the model ties them). Usually one row a sequence: its last token.
+    Without `logit_rows`, every row: `logits[i, :] = x[i, :] W^T` (the decode step, whose
+    rows are each its sequence's one new token: `llc-elide-decode-logit-gather`).
     `kernel` ("gemv" or "cublaslt") is set by `llc-select-linear-kernel`, and `gemv_max_rows`
     and `short_kernel` as for `llama.linear` (counting logit rows).
 
     ```mlir
     %logits = llama.lm_head %h, %w, %rows : (tensor<?x2048xbf16>, tensor<128256x2048xbf16>, tensor<?xi32>) -> tensor<?x128256xf32>
+    %all = llama.lm_head %h, %w : (tensor<?x2048xbf16>, tensor<128256x2048xbf16>) -> tensor<?x128256xf32>
     ```
   }];
   let arguments = (ins Llama_Activation:$input, AnyStaticShapeTensor:$weight,
-                       Llama_IdTensor:$logit_rows, OptionalAttr<StrAttr>:$kernel,
+                       Optional<Llama_IdTensor>:$logit_rows, OptionalAttr<StrAttr>:$kernel,
                        OptionalAttr<I64Attr>:$gemv_max_rows, OptionalAttr<StrAttr>:$short_kernel);
   let results = (outs TensorRankOf<[F32], [2]>:$result);
-  let assemblyFormat = "$input `,` $weight `,` $logit_rows attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input `,` $weight (`,` $logit_rows^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

@@ -25,6 +25,7 @@ const std::vector<std::string> &llcPipelinePassNames() {
       "llc-fuse-rope-kv-store",      // one kernel ropes Q|K and writes K, V into the pool
       "llc-fuse-rope-kv-store-linear", // the decode QKV GEMV does that in its epilogue
       "llc-fold-norm-into-gemv",     // decode RMSNorms into their GEMVs, norm weights into W
+      "llc-elide-decode-logit-gather", // decode's lm_head reads its rows in place
   };
   return names;
 }
@@ -69,6 +70,8 @@ void addLlcPipelineStage(OpPassManager &pm, const PipelineOptions &options,
     funcPM.addPass(createFuseRopeKVStorePass());
   } else if (passName == "llc-fuse-rope-kv-store-linear") {
     funcPM.addPass(createFuseRopeKVStoreLinearPass());
+  } else if (passName == "llc-elide-decode-logit-gather") {
+    funcPM.addPass(createElideDecodeLogitGatherPass());
   } else {
     llvm::report_fatal_error("addLlcPipelineStage: unknown pass " + passName);
   }

@@ -137,7 +137,7 @@ static void model_prefill(const llc::ForwardArgs& args, cudaStream_t stream) {
 
 // LLC-BEGIN decode
 static_assert(kKVRowElements == 128, "pool row shape");
-// @decode: 15 launches; its activations need 8192 bytes of the arena.
+// @decode: 14 launches; its activations need 8192 bytes of the arena.
 static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   char* arena = static_cast<char*>(args.arena);
   const int n_tokens = args.n_tokens;
@@ -182,9 +182,7 @@ static void model_decode(const llc::ForwardArgs& args, cudaStream_t stream) {
   floatX* t12 = reinterpret_cast<floatX*>(arena + 6144);
   add_rmsnorm_forward<256>(t11, t12, t8, t10, w13, 0x1.4f8b58p-17f /*1e-05*/, n_tokens, stream);  // model.{layers.1.mlp_residual,norm}
   const floatX* w14 = weight_ptr(args, 14);
-  floatX* lm_rows = reinterpret_cast<floatX*>(arena + 0);
-  gather_rows_forward<256>(lm_rows, t12, args.meta.logit_rows, args.n_logit_rows, stream);  // lm_head
-  gemv_forward<256, kMaxBatch, float>(args.logits, 512, lm_rows, 256, w14, nullptr, args.n_logit_rows, 512, stream);  // lm_head
+  gemv_forward<256, kMaxBatch, float>(args.logits, 512, t12, 256, w14, nullptr, n_tokens, 512, stream);  // lm_head
 }
 // LLC-END decode
 

@@ -28,6 +28,7 @@ func.func @weights() -> (tensor<64xbf16>, tensor<32x64xbf16>) {
 // CHECK:         llama.silu_mul %{{.+}}, %{{.+}} : tensor<?x32xbf16>
 // CHECK:         llama.swiglu_linear %[[NORMED]], %{{.+}} {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
 // CHECK:         llama.lm_head %{{.+}}, %{{.+}}, %{{.+}} {gemv_max_rows = 16 : i64, kernel = "cublaslt"} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+// CHECK-NEXT:    llama.lm_head %{{.+}}, %{{.+}} {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<100x64xbf16>) -> tensor<?x100xf32>
 func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?xi32>,
                      %starts: tensor<?xi32>, %rows: tensor<?xi32>, %lens: tensor<?xi32>,
                      %table: tensor<?x?xi32>) -> tensor<?x100xf32> {
@@ -55,6 +56,8 @@ func.func @layer_ops(%ids: tensor<?xi32>, %pos: tensor<?xi32>, %slots: tensor<?x
   %a = llama.silu_mul %g, %u : tensor<?x32xbf16>
   %a2 = llama.swiglu_linear %normed, %wgu {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x32xbf16>
   %logits = llama.lm_head %s2, %emb, %starts {kernel = "cublaslt", gemv_max_rows = 16 : i64} : (tensor<?x64xbf16>, tensor<100x64xbf16>, tensor<?xi32>) -> tensor<?x100xf32>
+  // Without logit rows: every row (a decode step's, llc-elide-decode-logit-gather).
+  %every_row = llama.lm_head %s2, %emb {kernel = "gemv"} : (tensor<?x64xbf16>, tensor<100x64xbf16>) -> tensor<?x100xf32>
   return %logits : tensor<?x100xf32>
 }
 
